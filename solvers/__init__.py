@@ -1,0 +1,1 @@
+"""Worked, verified solutions to neural-network homework problems."""

@@ -1,0 +1,111 @@
+"""Activation functions as SymPy expressions; their derivatives are derived, not typed.
+
+Kinks are written as Piecewise with the convention explicit: with `kink="left"` (PyTorch's
+choice) the derivative at z = 0 is that of the z < 0 branch, so ReLU'(0) = 0 and
+LeakyReLU'(0) = ELU'(0) = α; with `kink="right"` it is that of the z > 0 branch (ReLU'(0) = 1).
+Never Max/Heaviside: SymPy's Heaviside(0) = 1/2 agrees with neither convention.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import sympy
+
+z = sympy.Symbol("z", real=True)
+alpha = sympy.Symbol("alpha", positive=True)
+
+ELEMENTWISE = ("relu", "leaky_relu", "elu", "sigmoid", "tanh", "identity")
+NAMES = ELEMENTWISE + ("softmax",)
+DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}  # PyTorch's defaults
+KINKED = ("relu", "leaky_relu", "elu")
+
+
+class sigmoid(sympy.Function):
+    """σ(z) = 1 / (1 + e^(−z)), with the derivative rule σ'(z) = σ(z)(1 − σ(z))."""
+
+    def fdiff(self, argindex=1):
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, arg, **kwargs):
+        return 1 / (1 + sympy.exp(-arg))
+
+    def _latex(self, printer):
+        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+
+
+def numpy_sigmoid(x):
+    """σ for lambdified code; exp overflow for very negative x correctly gives 0."""
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+LAMBDIFY_MODULES = [{"sigmoid": numpy_sigmoid}, "numpy"]
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One element-wise activation (or softmax) with its parameter and kink convention."""
+    name: str
+    alpha: float | None = None
+    kink: str = "left"
+
+    @property
+    def elementwise(self) -> bool:
+        return self.name != "softmax"
+
+    def symbolic(self, arg=z) -> sympy.Expr:
+        """f(arg), with α left as a symbol."""
+        positive = arg >= 0 if self.kink == "right" else arg > 0
+        return {
+            "relu": lambda: sympy.Piecewise((arg, positive), (0, True)),
+            "leaky_relu": lambda: sympy.Piecewise((arg, positive), (alpha * arg, True)),
+            "elu": lambda: sympy.Piecewise((arg, positive), (alpha * (sympy.exp(arg) - 1), True)),
+            "sigmoid": lambda: sigmoid(arg),
+            "tanh": lambda: sympy.tanh(arg),
+            "identity": lambda: arg,
+        }[self.name]()
+
+    def derivative(self, arg=z) -> sympy.Expr:
+        """f'(arg), derived by SymPy, α still a symbol."""
+        return _derivative(self, arg)
+
+    def numeric(self, expr: sympy.Expr) -> sympy.Expr:
+        """`expr` with α replaced by this activation's value."""
+        return expr.subs(alpha, sympy.Float(self.alpha)) if self.alpha is not None else expr
+
+    def derivative_from_output(self, arg, output) -> sympy.Expr:
+        """f'(arg) written through the output a = f(arg) where that is how it is known
+        (σ' = a(1 − a), tanh' = 1 − a²), numeric α; used for evaluation."""
+        expr = self.numeric(self.derivative(arg))
+        return expr.subs(self.numeric(self.symbolic(arg)), output) if self.name in ("sigmoid", "tanh") else expr
+
+    def derivative_at_kink(self) -> float | None:
+        """The value the convention gives f'(0), for kinked activations."""
+        if self.name not in KINKED:
+            return None
+        return float(self.numeric(self.derivative(z)).subs(z, 0))
+
+
+@lru_cache(maxsize=None)
+def _derivative(activation: Activation, arg) -> sympy.Expr:
+    return sympy.diff(activation.symbolic(arg), arg)
+
+
+@lru_cache(maxsize=None)
+def softmax_jacobian_checked(n: int) -> bool:
+    """Derive ∂s_i/∂p_j of s = softmax(p) with SymPy and confirm it equals s_i(δ_ij − s_j).
+
+    The compact form is what the solution shows and evaluates; this check (once per width)
+    is what makes it a derivation rather than a quotation."""
+    p = sympy.symbols(f"p0:{n}", real=True)
+    total = sum(sympy.exp(q) for q in p)
+    s = [sympy.exp(q) / total for q in p]
+    for i in range(n):
+        for j in range(n):
+            compact = s[i] * (sympy.KroneckerDelta(i, j) - s[j])
+            if sympy.simplify(sympy.diff(s[i], p[j]) - compact) != 0:
+                raise AssertionError(f"softmax Jacobian entry ({i}, {j}) does not simplify")
+    return True

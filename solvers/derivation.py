@@ -1,0 +1,110 @@
+"""A derivation as data: quantities, steps that define them, and their evaluation.
+
+A `Step` defines one `Quantity` twice: as a display formula (`solvers.formula`, for the
+reader) and as element-wise SymPy expressions over the entries of earlier quantities (for
+evaluation). A `Derivation` is built once per problem *structure*; `compile()` turns every
+step into a lambdified function (with common-subexpression elimination), so new numbers
+only re-evaluate. Replaying a step with another expression (a mistake, a convention) is a
+matter of evaluating with that step's `compute` swapped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import sympy
+
+from . import formula as F
+from .activations import LAMBDIFY_MODULES
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A named value of a derivation: a scalar, a column vector or a matrix."""
+    key: str
+    shape: tuple[int, int]
+    symbol: F.Var | F.Partial
+
+    @property
+    def elements(self) -> sympy.Matrix:
+        """One SymPy symbol per entry, for use in later steps' expressions."""
+        rows, cols = self.shape
+        return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{self.key}[{i},{j}]", real=True))
+
+    def entry(self, i: int, j: int | None = None) -> F.Var | F.Partial:
+        """The display symbol of one entry (vectors take one index)."""
+        return self.symbol.entry(i) if j is None else self.symbol.entry(i, j)
+
+
+@dataclass
+class Step:
+    """One idea of the solution: `target` = `formula`, evaluated by `compute`.
+
+    `kind` selects the prose template; `facts` carries whatever else that template shows
+    (a local derivative as SymPy, a learning rate, ...); `parts` are per-entry expansions
+    (entry symbol, formula over entries) shown with the numbers plugged in."""
+    kind: str
+    target: Quantity
+    formula: F.Node
+    compute: sympy.Matrix
+    facts: dict[str, Any] = field(default_factory=dict)
+    parts: list[tuple[F.Node, F.Node]] = field(default_factory=list)
+
+
+@dataclass
+class Section:
+    """A titled group of steps (the forward pass, the backward pass, an SGD step, ...)."""
+    kind: str
+    steps: list[Step]
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Derivation:
+    """The given quantities and the sections of steps that derive everything else."""
+    givens: list[Quantity]
+    sections: list[Section]
+
+    @property
+    def steps(self) -> list[Step]:
+        return [step for section in self.sections for step in section.steps]
+
+    def compile(self) -> "Evaluator":
+        return Evaluator(self)
+
+
+class Evaluator:
+    """Lambdified steps of a derivation; `evaluate` feeds numbers through them in order."""
+
+    def __init__(self, derivation: Derivation):
+        self.derivation = derivation
+        self.functions: list[tuple[Quantity, list[tuple[str, int, int]], Callable]] = []
+        for step in derivation.steps:
+            free = sorted(step.compute.free_symbols, key=lambda s: s.name)
+            function = sympy.lambdify(free, step.compute, modules=LAMBDIFY_MODULES, cse=True)
+            self.functions.append((step.target, [_address(s) for s in free], function))
+
+    def evaluate(self, givens: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Every quantity's value (float64 matrices), from the given quantities' values."""
+        values = {key: np.asarray(value, dtype=float).reshape(_shape_of(self.derivation, key))
+                  for key, value in givens.items()}
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            for target, addresses, function in self.functions:
+                args = [values[key][i, j] for key, i, j in addresses]
+                result = np.asarray(function(*args), dtype=float)
+                values[target.key] = result.reshape(target.shape)
+        return values
+
+
+def _address(symbol: sympy.Symbol) -> tuple[str, int, int]:
+    key, rest = symbol.name.split("[")
+    i, j = rest.rstrip("]").split(",")
+    return key, int(i), int(j)
+
+
+def _shape_of(derivation: Derivation, key: str) -> tuple[int, int]:
+    for quantity in derivation.givens:
+        if quantity.key == key:
+            return quantity.shape
+    raise KeyError(f"{key!r} is not a given quantity of this derivation")

@@ -1,0 +1,2 @@
+"""Problem kinds: one module each, registered with `solvers.problem.kind`."""
+from . import network  # noqa: F401

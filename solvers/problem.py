@@ -1,0 +1,129 @@
+"""Reading problem files: YAML, validation, clear errors, and the registry of kinds.
+
+A problem kind is one module that registers itself with `@kind("name")` and provides a
+pydantic model `Spec`, `solve(spec) -> Solution` and `reference(spec) -> values` (the
+independent torch computation). Every error a problem file can cause becomes a
+`ProblemError` naming the file, the field path, what was found and what was expected.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pydantic
+import yaml
+
+KINDS: dict[str, ModuleType] = {}
+
+
+class ProblemError(Exception):
+    """A problem file that cannot be solved as written."""
+
+    def __init__(self, file: str | Path, field: str, message: str):
+        super().__init__(f"{file}: {field}: {message}" if field else f"{file}: {message}")
+        self.file, self.field, self.message = str(file), field, message
+
+
+class FieldError(Exception):
+    """A semantic error in a validated spec; the loader adds the file name."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+def kind(name: str):
+    """Register a module-level kind: use as `register = kind("network")(sys.modules[__name__])`."""
+    def register(module: ModuleType) -> ModuleType:
+        KINDS[name] = module
+        return module
+    return register
+
+
+@dataclass
+class Problem:
+    """A validated problem: its file, its kind's module and the kind's spec."""
+    path: Path
+    module: ModuleType
+    spec: Any
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+
+def read_yaml(path: Path) -> Any:
+    """The YAML document in `path`, or a ProblemError saying where it is malformed."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ProblemError(path, "", f"cannot be read ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise ProblemError(path, "", "is not UTF-8 text") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = getattr(error, "problem", None) or str(error)
+        raise ProblemError(path, "", f"is not valid YAML{where}: {what}") from None
+
+
+def load(path: str | Path) -> Problem:
+    """Read, validate and check one problem file."""
+    from . import kinds  # noqa: F401  (registers every kind)
+
+    path = Path(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ProblemError(path, "", f"must be a mapping of fields (kind, title, ...), found {_describe(data)}")
+    name = data.get("kind")
+    if name not in KINDS:
+        known = ", ".join(sorted(KINDS))
+        raise ProblemError(path, "kind", f"unknown problem kind {name!r}; expected one of: {known}")
+    module = KINDS[name]
+    try:
+        spec = module.Spec.model_validate(data)
+        module.check(spec)
+    except pydantic.ValidationError as error:
+        raise ProblemError(path, *_first_error(error)) from None
+    except FieldError as error:
+        raise ProblemError(path, error.field, error.message) from None
+    return Problem(path, module, spec)
+
+
+def field_path(location: tuple) -> str:
+    """('network', 'layers', 0, 'weights') -> 'network.layers[0].weights'."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _first_error(error: pydantic.ValidationError) -> tuple[str, str]:
+    errors = error.errors(include_url=False)
+    first = min(errors, key=lambda e: len(e["loc"]))  # the shallowest is the most useful
+    location = tuple(p for p in first["loc"] if not _is_union_tag(p))
+    message = first["msg"]
+    if first["type"] == "missing":
+        message = "is missing (required)"
+    elif first["type"] == "extra_forbidden":
+        message = "is not a known field here (check the spelling; see docs/problem-format.md)"
+    else:
+        message = f"{message[0].lower()}{message[1:]}; found {_describe(first.get('input'))}"
+    more = len(errors) - 1
+    if more and first["type"] != "missing":
+        message += f" ({more} more problem{'s' if more > 1 else ''} in this file)"
+    return field_path(location), message
+
+
+def _is_union_tag(part) -> bool:
+    return isinstance(part, str) and ("[" in part or part.startswith(("function-", "constrained-")) or part in (
+        "float", "int", "list", "bool", "str", "literal"))
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,183 @@
+"""The one LaTeX printer for every formula we show.
+
+A subclass of SymPy's LatexPrinter: SymPy expressions (Piecewise, symbols) print as SymPy
+prints them, our formula nodes (`solvers.formula`) print through one `_print_<Node>` method
+each, and every number is rounded to the document's significant digits here and nowhere
+else. HTML output converts this same LaTeX to MathML.
+"""
+from __future__ import annotations
+
+import math
+
+import sympy
+from sympy.printing.latex import LatexPrinter
+
+from .. import formula as F
+
+FUNCTION_NAMES = {
+    "sigmoid": r"\sigma",
+    "tanh": r"\tanh",
+    "relu": r"\operatorname{ReLU}",
+    "leaky_relu": r"\operatorname{LeakyReLU}",
+    "elu": r"\operatorname{ELU}",
+    "identity": r"\operatorname{id}",
+    "softmax": r"\operatorname{softmax}",
+    "exp": r"\exp",
+}
+
+
+def format_number(value: float, digits: int) -> str:
+    """`value` to `digits` significant digits, as LaTeX (10^k notation when tiny or huge)."""
+    if not math.isfinite(value):
+        return r"\infty" if value > 0 else (r"-\infty" if value < 0 else r"\mathrm{NaN}")
+    if value == int(value) and abs(value) < 1e6:
+        return str(int(value))
+    text = f"{value:.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+    return text
+
+
+class MathPrinter(LatexPrinter):
+    """LaTeX for formula nodes and SymPy expressions, numbers to `digits` significant digits."""
+
+    _default_settings = {**LatexPrinter._default_settings, "digits": 4}
+
+    # -- numbers -----------------------------------------------------------------------
+    def _print_Num(self, node: F.Num) -> str:
+        return format_number(node.value, self._settings["digits"])
+
+    def _print_Float(self, expr: sympy.Float) -> str:
+        return format_number(float(expr), self._settings["digits"])
+
+    def _print_Grid(self, node: F.Grid) -> str:
+        if len(node.rows) == 1 and len(node.rows[0]) == 1:
+            return self._print(node.rows[0][0])
+        body = r" \\ ".join(" & ".join(self._print(c) for c in row) for row in node.rows)
+        return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
+
+    # -- named quantities --------------------------------------------------------------
+    def _print_Var(self, node: F.Var) -> str:
+        base = self._base(node.base)
+        if node.shape == "vector" and not node.index:
+            base = rf"\boldsymbol{{{base}}}" if base.startswith("\\") else rf"\mathbf{{{base}}}"
+        if ("_" in base or "^" in base) and (node.index or node.layer is not None or node.primes):
+            base = "{" + base + "}"
+        if node.primes:
+            base = "{" + base + "'" * node.primes + "}"
+        if node.index:
+            base += "_{" + ",".join(str(i + 1) if isinstance(i, int) else i for i in node.index) + "}"
+        if node.layer is not None:
+            base += "^{(" + str(node.layer) + ")}"
+        return base
+
+    def _base(self, name: str) -> str:
+        return LatexPrinter({}).doprint(sympy.Symbol(name))
+
+    def _print_Partial(self, node: F.Partial) -> str:
+        return rf"\frac{{\partial {self._print(node.of)}}}{{\partial {self._print(node.wrt)}}}"
+
+    # -- operations ----------------------------------------------------------------------
+    def _print_Add(self, node):
+        if not isinstance(node, F.Add):
+            return super()._print_Add(node)
+        text = self._print(node.terms[0])
+        for term in node.terms[1:]:
+            if isinstance(term, F.Num) and term.value < 0:
+                text += " - " + self._print(F.Num(-term.value))
+            elif (isinstance(term, F.Mul) and isinstance(term.factors[0], F.Num)
+                  and term.factors[0].value < 0):
+                flipped = F.Mul(F.Num(-term.factors[0].value), *term.factors[1:])
+                text += " - " + self._print(flipped)
+            elif isinstance(term, F.Neg):
+                text += " - " + self._wrap_sum(term.arg)
+            else:
+                text += " + " + self._print(term)
+        return text
+
+    def _print_Sub(self, node: F.Sub) -> str:
+        return f"{self._print(node.left)} - {self._wrap_sum(node.right, negative=True)}"
+
+    def _print_Neg(self, node: F.Neg) -> str:
+        return "-" + self._wrap_sum(node.arg, negative=True)
+
+    def _print_Mul(self, node):
+        if not isinstance(node, F.Mul):
+            return super()._print_Mul(node)
+        parts = [self._wrap_sum(f, negative=i > 0) for i, f in enumerate(node.factors)]
+        numeric = all(isinstance(f, (F.Num, F.Var, F.Partial)) for f in node.factors)
+        numbers = sum(isinstance(f, F.Num) for f in node.factors) > 1
+        return (r" \cdot " if numbers or (numeric and any(isinstance(f, F.Num) for f in node.factors))
+                else r" \, ").join(parts)
+
+    def _print_Hadamard(self, node: F.Hadamard) -> str:
+        return rf"{self._wrap_sum(node.left)} \odot {self._wrap_sum(node.right, negative=True)}"
+
+    def _print_Frac(self, node: F.Frac) -> str:
+        return rf"\frac{{{self._print(node.num)}}}{{{self._print(node.den)}}}"
+
+    def _print_Transpose(self, node):
+        if not isinstance(node, F.Transpose):
+            return super()._print_Transpose(node)
+        inner = self._print(node.arg)
+        if isinstance(node.arg, F.Var) and node.arg.layer is None and "_" not in inner:
+            return inner + r"^{\top}"
+        if isinstance(node.arg, (F.Var, F.Grid)):
+            return "{" + inner + r"}^{\top}"
+        return r"\left(" + inner + r"\right)^{\top}"
+
+    def _print_Call(self, node: F.Call) -> str:
+        if node.name == "exp" and not node.derivative:
+            return f"e^{{{self._print(node.arg)}}}"
+        name = FUNCTION_NAMES.get(node.name, rf"\operatorname{{{node.name}}}")
+        if node.derivative:
+            name += "'"
+        return rf"{name}\left({self._print(node.arg)}\right)"
+
+    def _print_Log(self, node: F.Log) -> str:
+        return rf"\ln\left({self._print(node.arg)}\right)"
+
+    def _print_Sum(self, node):
+        if not isinstance(node, F.Sum):
+            return super()._print_Sum(node)
+        return rf"\sum_{{{node.index}}} {self._wrap_sum(node.body)}"
+
+    def _print_Diag(self, node: F.Diag) -> str:
+        return rf"\operatorname{{diag}}\left({self._print(node.arg)}\right)"
+
+    def _print_Paren(self, node: F.Paren) -> str:
+        return rf"\left({self._print(node.arg)}\right)"
+
+    def _print_Pow(self, node):
+        if not isinstance(node, F.Pow):
+            return super()._print_Pow(node)
+        base = self._print(node.base)
+        if not isinstance(node.base, (F.Var, F.Num)) or base.startswith("-") or "^" in base:
+            base = rf"\left({base}\right)"
+        return f"{base}^{{{self._print(node.exponent)}}}"
+
+    def _print_Sym(self, node: F.Sym) -> str:
+        if not node.names:
+            return self._print(node.expr)
+        names = {symbol: self._atom(n) for symbol, n in node.names}
+        return MathPrinter({**self._settings, "symbol_names": names}).doprint(node.expr)
+
+    def _atom(self, node: F.Node) -> str:
+        """LaTeX of `node` safe to stand where SymPy expects a symbol."""
+        text = self._print(node)
+        if isinstance(node, F.Num) and node.value < 0 or " " in text and not isinstance(node, (F.Var, F.Partial)):
+            return rf"\left({text}\right)"
+        return text
+
+    def _wrap_sum(self, node: F.Node, negative: bool = False) -> str:
+        """Print `node`, in parentheses where a sum or a negative number would misread."""
+        text = self._print(node)
+        if isinstance(node, (F.Add, F.Sub)) or (negative and text.startswith("-")):
+            return rf"\left({text}\right)"
+        return text
+
+
+def latex(node, digits: int = 4) -> str:
+    """LaTeX of a formula node or SymPy expression."""
+    return MathPrinter({"digits": digits}).doprint(node)

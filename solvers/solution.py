@@ -1,0 +1,60 @@
+"""What a solver hands to the renderers and the checker: one problem, solved.
+
+Format-neutral, like R/exams' intermediate form: the problem's own text, the given data,
+the parts asked, the conventions in force, the derivation, its values and the answers.
+Prose is not here; templates key it by `kind`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import formula as F
+from .derivation import Derivation
+
+
+@dataclass
+class Item:
+    """A piece of the document chosen by `kind` (a question part, a convention, a given),
+    with the facts its template shows."""
+    kind: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Answer:
+    """A final answer: a stable documented `name`, the quantity that holds it, its value."""
+    name: str
+    key: str
+    label: F.Node
+    value: np.ndarray
+
+    def tolerance(self, digits: int) -> dict[str, float]:
+        """What a grader should accept: the precision shown, with an absolute floor at 0."""
+        return {"relative": 10.0 ** (1 - digits), "absolute": 0.5 * 10.0 ** (-digits)}
+
+    def as_json(self, digits: int) -> dict[str, Any]:
+        value = self.value
+        plain = float(value.reshape(-1)[0]) if value.size == 1 else value.tolist()
+        if value.ndim == 2 and value.shape[1] == 1 and value.size > 1:
+            plain = value[:, 0].tolist()
+        return {"name": self.name, "value": plain, "tolerance": self.tolerance(digits)}
+
+
+@dataclass
+class Solution:
+    """One solved problem, ready to render and to verify."""
+    name: str
+    kind: str
+    title: str
+    statement: str
+    notes: str
+    digits: int
+    givens: list[Item]
+    questions: list[Item]
+    conventions: list[Item]
+    derivation: Derivation
+    values: dict[str, np.ndarray]
+    answers: list[Answer]
