@@ -68,6 +68,11 @@ class Activation:
             "identity": lambda: arg,
         }[self.name]()
 
+    def definition(self, arg=z) -> sympy.Expr:
+        """f(arg) as a student would write its definition (σ and tanh through exponentials)."""
+        expr = self.symbolic(arg)
+        return expr.rewrite(sympy.exp) if self.name in ("sigmoid", "tanh") else expr
+
     def derivative(self, arg=z) -> sympy.Expr:
         """f'(arg), derived by SymPy, α still a symbol."""
         return _derivative(self, arg)

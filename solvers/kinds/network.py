@@ -385,8 +385,8 @@ class _Builder:
         return Step("linear", z, formula, compute, {"layout": self.s.layout, "layer": l}, parts)
 
     def activation(self, act: Activation, p: Quantity, a: Quantity) -> Step:
-        facts = {"activation": act.name, "alpha": act.alpha, "definition": act.symbolic(sympy.Symbol("z"))
-                 if act.elementwise else None}
+        facts = {"activation": act.name, "alpha": act.alpha, "function": F.Call(act.name, F.Var("z", "z")),
+                 "definition": act.definition(sympy.Symbol("z")) if act.elementwise else None}
         if not act.elementwise:
             exps = [sympy.exp(q - sympy.Max(*p.elements)) for q in p.elements]
             compute = sympy.Matrix([e / sum(exps) for e in exps])
@@ -417,10 +417,10 @@ class _Builder:
             compute = sympy.Max(q, 0) - q * t + sympy.log(1 + sympy.exp(-sympy.Abs(q)))
         else:
             scale = (sympy.Rational(1, 2) if half else 1) / (n if reduction == "mean" else 1)
-            square = F.Pow(F.Paren(F.Sub(_entry(a, "i"), _entry(y, "i"))), F.Num(2))
-            body = F.Sum("i", square) if n > 1 else F.Pow(F.Paren(F.Sub(a.symbol, y.symbol)), F.Num(2))
+            square = F.Pow(F.Sub(_entry(a, "i"), _entry(y, "i")), F.Num(2))
+            body = F.Sum("i", square) if n > 1 else F.Pow(F.Sub(a.symbol, y.symbol), F.Num(2))
             formula = F.Mul(F.Sym(scale), body) if scale != 1 else body
-            terms = F.Add(*[F.Pow(F.Paren(F.Sub(_entry(a, i), _entry(y, i))), F.Num(2)) for i in range(n)])
+            terms = F.Add(*[F.Pow(F.Sub(_entry(a, i), _entry(y, i)), F.Num(2)) for i in range(n)])
             expanded = (F.Mul(F.Sym(scale), F.Paren(terms)) if scale != 1 else terms) if n > 1 else None
             compute = scale * sum((q - t) ** 2 for q, t in zip(a.elements, y.elements))
         parts = [(L.symbol, expanded)] if expanded else []
@@ -487,9 +487,9 @@ class _Builder:
         expr = self.loss_expression(a)
         compute = sympy.Matrix([sympy.diff(expr, q) for q in a.elements])
         ai, yi = sympy.symbols("a_i y_i", real=True)
-        generic = sympy.diff(self.loss_expression(_Generic(ai, yi, a.shape[0])), ai)
+        generic = sympy.factor_terms(sympy.diff(self.loss_expression(_Generic(ai, yi, a.shape[0])), ai))
         formula = F.Sym(generic, ((ai, _entry(a, "i")), (yi, _entry(self.y, "i"))))
-        parts = [(_entry(g, i), _sym(compute[i], a, self.y)) for i in range(a.shape[0])]
+        parts = [(_entry(g, i), _sym(sympy.factor_terms(compute[i]), a, self.y)) for i in range(a.shape[0])]
         return Step("loss_gradient", g, formula, compute,
                     {"loss": self.s.loss[0], "entry": _entry(g, "i")}, parts if a.shape != (1, 1) else [])
 
@@ -516,6 +516,7 @@ class _Builder:
             elif act.name != "identity":
                 parts.append((_entry(d, i), F.Call(act.name, _entry(p, i), derivative=True)))
         facts = {"activation": act.name, "alpha": act.alpha, "kink": act.kink,
+                 "function": F.Call(act.name, F.Var("z", "z"), derivative=True),
                  "derivative": act.derivative(sympy.Symbol("z")), "at_kink": act.derivative_at_kink()}
         steps.append(Step("activation_derivative", d, F.Call(act.name, p.symbol, derivative=True),
                           compute, facts, parts))
@@ -563,7 +564,7 @@ class _Builder:
                 steps.append(Step("sgd_update", new, formula, compute, {"old": old.symbol}))
             new_params[l] = (new_w, new_b)
         self.params = new_params
-        self.sections.append(Section("sgd", steps, facts))
+        self.sections.append(Section("sgd", steps, {**facts, "eta": self.eta.symbol}))
 
     @property
     def params_in_use(self):
@@ -663,6 +664,7 @@ def _conventions(spec: Spec, s: Structure) -> list[Item]:
         if act.derivative_at_kink() is not None and act.name not in seen:
             seen.add(act.name)
             items.append(Item("kink", {"activation": act.name, "kink": act.kink, "value": act.derivative_at_kink(),
+                                       "at_zero": F.Call(act.name, F.Num(0), derivative=True),
                                        "alpha": act.alpha}))
     if s.loss:
         items.append(Item("loss_" + s.loss[0], {"half": s.loss[1], "reduction": s.loss[2],

@@ -112,6 +112,8 @@ class MathPrinter(LatexPrinter):
                 else r" \, ").join(parts)
 
     def _print_Hadamard(self, node: F.Hadamard) -> str:
+        if is_scalar(node.left) and is_scalar(node.right):
+            return self._print(F.Mul(node.left, node.right))
         return rf"{self._wrap_sum(node.left)} \odot {self._wrap_sum(node.right, negative=True)}"
 
     def _print_Frac(self, node: F.Frac) -> str:
@@ -121,6 +123,8 @@ class MathPrinter(LatexPrinter):
         if not isinstance(node, F.Transpose):
             return super()._print_Transpose(node)
         inner = self._print(node.arg)
+        if is_scalar(node.arg):
+            return inner
         if isinstance(node.arg, F.Var) and node.arg.layer is None and "_" not in inner:
             return inner + r"^{\top}"
         if isinstance(node.arg, (F.Var, F.Grid)):
@@ -161,7 +165,7 @@ class MathPrinter(LatexPrinter):
         if not node.names:
             return self._print(node.expr)
         names = {symbol: self._atom(n) for symbol, n in node.names}
-        return MathPrinter({**self._settings, "symbol_names": names}).doprint(node.expr)
+        return MathPrinter({"digits": self._settings["digits"], "symbol_names": names}).doprint(node.expr)
 
     def _atom(self, node: F.Node) -> str:
         """LaTeX of `node` safe to stand where SymPy expects a symbol."""
@@ -170,12 +174,32 @@ class MathPrinter(LatexPrinter):
             return rf"\left({text}\right)"
         return text
 
+    def _print_Piecewise(self, expr: sympy.Piecewise) -> str:
+        rows = []
+        for value, condition in expr.args:
+            when = r"\text{otherwise}" if condition is sympy.true else r"\text{if } " + self._print(condition)
+            rows.append(f"{self._print(value)} & {when}")
+        return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+
     def _wrap_sum(self, node: F.Node, negative: bool = False) -> str:
         """Print `node`, in parentheses where a sum or a negative number would misread."""
         text = self._print(node)
         if isinstance(node, (F.Add, F.Sub)) or (negative and text.startswith("-")):
             return rf"\left({text}\right)"
         return text
+
+
+def is_scalar(node: F.Node) -> bool:
+    """Whether `node` stands for a single number (so ⊙ is ·, and ⊤ does nothing)."""
+    if isinstance(node, F.Num):
+        return True
+    if isinstance(node, F.Grid):
+        return len(node.rows) == 1 and len(node.rows[0]) == 1
+    if isinstance(node, F.Var):
+        return node.shape == "scalar" or bool(node.index)
+    if isinstance(node, F.Partial):
+        return node.wrt.shape == "scalar" or bool(node.wrt.index)
+    return False
 
 
 def latex(node, digits: int = 4) -> str:

@@ -1,0 +1,166 @@
+"""Rendering solved problems to LaTeX and HTML documents, and the answer key to JSON.
+
+Two stages, as in R/exams: prose templates (templates/prose/, one macro per step,
+question, convention or given kind) turn each solution into neutral markup
+(`solvers.render.markup`); a thin driver per output format wraps that markup in a
+document template (templates/latex/, templates/html/). The renderers know formula nodes
+and step kinds, never networks.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from .. import formula as F
+from ..solution import Solution
+from . import markup
+from .printer import MathPrinter
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+class RenderError(Exception):
+    """A solution that the templates cannot render (a missing template is our bug)."""
+
+
+class MathContext:
+    """What prose templates call as `m`: formulas printed symbolically or with the
+    solution's numbers, and the usual chains of equalities."""
+
+    def __init__(self, values: dict, digits: int):
+        self.values, self.printer = values, MathPrinter({"digits": digits})
+
+    def tex(self, node) -> str:
+        """LaTeX of a node (a formula, a SymPy expression, a quantity, a number) as written."""
+        return self.printer.doprint(_node(node))
+
+    def num(self, node) -> str:
+        """LaTeX of a node with every known quantity replaced by its value."""
+        node = _node(node)
+        return self.printer.doprint(F.substitute(node, self.values) if isinstance(node, F.Node) else node)
+
+    def chain(self, lhs, *forms) -> str:
+        """`lhs = form₁ = form₂ …` as one display, forms that print alike shown once."""
+        texts = []
+        for form in forms:
+            text = form if isinstance(form, str) else self.tex(form)
+            if text not in texts[-1:]:
+                texts.append(text)
+        left = lhs if isinstance(lhs, str) else self.tex(lhs)
+        if len(texts) == 1:
+            return rf"\[ {left} = {texts[0]} \]"
+        body = r" \\ ".join(("" if i else left) + f" &= {t}" for i, t in enumerate(texts))
+        return r"\begin{align*} " + body + r" \end{align*}"
+
+    def derivation(self, step) -> str:
+        """target = formula = formula with numbers = value."""
+        return self.chain(step.target.symbol, step.formula, self.num(step.formula), self.num(step.target))
+
+    def entries(self, step, symbolic_first: bool = True) -> str:
+        """Each part: entry = its formula with numbers = its value, a line each; with
+        `symbolic_first` the first entry's formula as written comes on a line before."""
+        rows = []
+        for i, (lhs, form) in enumerate(step.parts):
+            numbers = [self.num(form), self.num(lhs)]
+            numbers = " = ".join(f for j, f in enumerate(numbers) if f not in numbers[:j])
+            if i == 0 and symbolic_first and self.tex(form) != self.num(form):
+                rows += [f"{self.tex(lhs)} &= {self.tex(form)}", f"&= {numbers}"]
+            else:
+                rows.append(f"{self.tex(lhs)} &= {numbers}")
+        return r"\begin{align*} " + r" \\ ".join(rows) + r" \end{align*}"
+
+
+def _node(thing):
+    """A quantity's symbol, a number's Num, anything else as it is."""
+    if isinstance(thing, (int, float)) and not isinstance(thing, bool):
+        return F.Num(float(thing))
+    return getattr(thing, "symbol", thing)
+
+
+@dataclass
+class RenderedProblem:
+    """One problem as neutral markup, ready for either output format."""
+    name: str
+    title: str
+    statement: list[str]
+    notes: list[str]
+    givens: list[str]
+    questions: list[str]
+    conventions: list[str]
+    sections: list[tuple[str, list[str]]]
+    answers: list[tuple[str, str, str]]
+
+
+def _prose_environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "prose"), undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True, autoescape=False, keep_trailing_newline=True)
+
+
+PROSE = _prose_environment()
+
+
+def _macro(library, name: str, what: str):
+    macro = getattr(library, name, None)
+    if macro is None:
+        raise RenderError(f"templates/prose/{what}.j2 has no macro {name!r}")
+    return macro
+
+
+def prepare(solution: Solution) -> RenderedProblem:
+    """The neutral-markup version of a solution."""
+    m = MathContext(solution.values, solution.digits)
+    library = {what: PROSE.get_template(f"{what}.j2").make_module({"m": m})
+               for what in ("givens", "questions", "conventions", "steps", "sections")}
+
+    def render(what: str, item) -> str:
+        return str(_macro(library[what], item.kind, what)(item)).strip()
+
+    sections = [(render("sections", section), [render("steps", step) for step in section.steps])
+                for section in solution.derivation.sections]
+    answers = [(answer.name, m.tex(answer.label), m.num(answer.label)) for answer in solution.answers]
+    return RenderedProblem(solution.name, solution.title, markup.paragraphs(solution.statement),
+                           markup.paragraphs(solution.notes), [render("givens", g) for g in solution.givens],
+                           [render("questions", q) for q in solution.questions],
+                           [render("conventions", c) for c in solution.conventions], sections, answers)
+
+
+def _latex_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES / "latex"), undefined=jinja2.StrictUndefined,
+        block_start_string="<%", block_end_string="%>", variable_start_string="<<", variable_end_string=">>",
+        comment_start_string="<#", comment_end_string="#>", trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env.filters["tex"] = markup.latex_escape
+    env.filters["prose"] = markup.to_latex
+    return env
+
+
+def _html_environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "html"), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, autoescape=True)
+    env.filters["prose"] = lambda text: Markup(markup.to_html(text))
+    env.filters["mathml"] = lambda tex: Markup(markup.math_to_mathml(tex))
+    return env
+
+
+LATEX, HTML = _latex_environment(), _html_environment()
+
+
+def render_latex(template: str, title: str, problems: list[RenderedProblem]) -> str:
+    return LATEX.get_template(template).render(title=title, problems=problems)
+
+
+def render_html(title: str, problems: list[RenderedProblem]) -> str:
+    return HTML.get_template("solutions.html.j2").render(title=title, problems=problems)
+
+
+def answer_key(title: str, solutions: list[Solution]) -> str:
+    """answers.json: per problem, each answer's stable name, value and grading tolerance."""
+    data: dict[str, Any] = {"title": title, "problems": [
+        {"problem": s.name, "title": s.title, "answers": [a.as_json(s.digits) for a in s.answers]}
+        for s in solutions]}
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
