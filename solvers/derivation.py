@@ -17,6 +17,7 @@ import sympy
 
 from . import formula as F
 from .activations import LAMBDIFY_MODULES
+from .timing import timed
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,10 @@ class Evaluator:
 
     def evaluate(self, givens: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Every quantity's value (float64 matrices), from the given quantities' values."""
+        with timed("evaluation"):
+            return self._evaluate(givens)
+
+    def _evaluate(self, givens: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         values = {key: np.asarray(value, dtype=float).reshape(_shape_of(self.derivation, key))
                   for key, value in givens.items()}
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):

@@ -28,6 +28,7 @@ from ..activations import DEFAULT_ALPHA, NAMES, Activation, softmax_jacobian_che
 from ..derivation import Derivation, Evaluator, Quantity, Section, Step
 from ..problem import FieldError, kind
 from ..solution import Answer, Item, Solution
+from ..timing import timed
 
 # --------------------------------------------------------------------------------------
 # 1. The problem file
@@ -57,6 +58,7 @@ class Network(Model):
     input: Vector
     input_name: Identifier = "x"
     layout: Literal["rows", "columns"] = "rows"
+    superscripts: Literal["auto", "always", "never"] = "auto"
     layers: list[Layer] = Field(min_length=1)
 
 
@@ -127,7 +129,7 @@ class LayerShape:
     activation: Activation
     weight_name: str
     bias_name: str
-    named: bool
+    without_superscript: bool
 
 
 @dataclass(frozen=True)
@@ -148,14 +150,16 @@ class Structure:
 def structure(spec: Spec) -> Structure:
     net = spec.network
     width = len(as_vector(net.input))
-    layers, names = [], {net.input_name}
+    layers, names = [], {(net.input_name, None)}
     for l, layer in enumerate(net.layers, 1):
         where = f"network.layers[{l - 1}]"
         shape = _layer_shape(spec, layer, l, width, where)
-        for name in ((shape.weight_name, shape.bias_name) if layer.name or layer.bias_name else ()):
-            if name in names or name in RESERVED_NAMES:
-                raise FieldError(f"{where}.name", f"the name {name!r} is already used; give each parameter its own name")
-            names.add(name)
+        for field, name in (("name", shape.weight_name), ("bias_name", shape.bias_name)):
+            shown = (name, None if shape.without_superscript else l)
+            if shape.dense and (shown in names or name in RESERVED_NAMES):
+                raise FieldError(f"{where}.{field}", f"the name {name!r} is already used; give each parameter "
+                                 f"its own name (x, y, z, a, L, eta, delta and J are taken)")
+            names.add(shown)
         layers.append(shape)
         width = shape.units
     loss = _check_loss(spec, layers)
@@ -198,9 +202,9 @@ def _layer_shape(spec: Spec, layer: Layer, l: int, width: int, where: str) -> La
     if layer.bias is not None and len(as_vector(layer.bias)) != units:
         raise FieldError(f"{where}.bias", f"has {len(as_vector(layer.bias))} entries, but the layer has "
                          f"{units} units; expected {units}")
-    named = layer.name is not None
+    without_superscript = {"auto": layer.name is not None, "always": False, "never": True}[spec.network.superscripts]
     return LayerShape(True, inputs, units, layer.bias is not None and spec.biases == "use", activation,
-                      layer.name or "W", layer.bias_name or _default_bias_name(layer.name), named)
+                      layer.name or "W", layer.bias_name or _default_bias_name(layer.name), without_superscript)
 
 
 def _default_bias_name(weight_name: str | None) -> str:
@@ -332,7 +336,7 @@ class _Builder:
 
     def _params(self, l: int, layer: LayerShape, suffix: str, primes: int):
         rows, cols = (layer.units, layer.inputs) if self.s.layout == "rows" else (layer.inputs, layer.units)
-        superscript = None if layer.named else l
+        superscript = None if layer.without_superscript else l
         weights = _quantity(f"W{l}{suffix}", rows, cols, layer.weight_name, superscript, primes)
         bias = (_quantity(f"b{l}{suffix}", layer.units, 1, layer.bias_name, superscript, primes)
                 if layer.bias else None)
@@ -574,8 +578,9 @@ class _Builder:
 @lru_cache(maxsize=256)
 def derive(s: Structure) -> tuple[Derivation, Evaluator]:
     """The derivation for one network structure, compiled; cached across problems."""
-    derivation = _Builder(s).build()
-    return derivation, derivation.compile()
+    with timed("derivation"):
+        derivation = _Builder(s).build()
+        return derivation, derivation.compile()
 
 
 # --------------------------------------------------------------------------------------
