@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 import sympy
+from sympy.codegen.cfunctions import expm1  # e^z − 1 without cancellation near 0
 
 z = sympy.Symbol("z", real=True)
 alpha = sympy.Symbol("alpha", positive=True)
@@ -62,16 +63,16 @@ class Activation:
         return {
             "relu": lambda: sympy.Piecewise((arg, positive), (0, True)),
             "leaky_relu": lambda: sympy.Piecewise((arg, positive), (alpha * arg, True)),
-            "elu": lambda: sympy.Piecewise((arg, positive), (alpha * (sympy.exp(arg) - 1), True)),
+            "elu": lambda: sympy.Piecewise((arg, positive), (alpha * expm1(arg), True)),
             "sigmoid": lambda: sigmoid(arg),
             "tanh": lambda: sympy.tanh(arg),
             "identity": lambda: arg,
         }[self.name]()
 
     def definition(self, arg=z) -> sympy.Expr:
-        """f(arg) as a student would write its definition (σ and tanh through exponentials)."""
+        """f(arg) as a student would write its definition (σ, tanh and ELU through exponentials)."""
         expr = self.symbolic(arg)
-        return expr.rewrite(sympy.exp) if self.name in ("sigmoid", "tanh") else expr
+        return expr.rewrite(sympy.exp) if self.name in ("sigmoid", "tanh", "elu") else expr
 
     def derivative(self, arg=z) -> sympy.Expr:
         """f'(arg), derived by SymPy, α still a symbol."""
@@ -111,6 +112,7 @@ def softmax_jacobian_checked(n: int) -> bool:
     for i in range(n):
         for j in range(n):
             compact = s[i] * (sympy.KroneckerDelta(i, j) - s[j])
-            if sympy.simplify(sympy.diff(s[i], p[j]) - compact) != 0:
+            difference = sympy.together(sympy.diff(s[i], p[j]) - compact)
+            if sympy.expand(difference.as_numer_denom()[0]) != 0:
                 raise AssertionError(f"softmax Jacobian entry ({i}, {j}) does not simplify")
     return True

@@ -31,7 +31,7 @@ class Quantity:
     def elements(self) -> sympy.Matrix:
         """One SymPy symbol per entry, for use in later steps' expressions."""
         rows, cols = self.shape
-        return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{self.key}[{i},{j}]", real=True))
+        return sympy.Matrix(rows, cols, lambda i, j: element_symbol(self.key, i, j))
 
     def entry(self, i: int, j: int | None = None) -> F.Var | F.Partial:
         """The display symbol of one entry (vectors take one index)."""
@@ -102,10 +102,15 @@ class Evaluator:
         return values
 
 
+def element_symbol(key: str, i: int, j: int) -> sympy.Symbol:
+    """The symbol of entry (i, j) of quantity `key`, named as a valid Python identifier
+    (lambdify is much faster when it need not rename symbols)."""
+    return sympy.Symbol(f"{key.replace('+', '__')}_{i}_{j}", real=True)
+
+
 def _address(symbol: sympy.Symbol) -> tuple[str, int, int]:
-    key, rest = symbol.name.split("[")
-    i, j = rest.rstrip("]").split(",")
-    return key, int(i), int(j)
+    key, i, j = symbol.name.rsplit("_", 2)
+    return key.replace("__", "+"), int(i), int(j)
 
 
 def _shape_of(derivation: Derivation, key: str) -> tuple[int, int]:

@@ -10,12 +10,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
+from pydantic import AfterValidator
 import yaml
 
 KINDS: dict[str, ModuleType] = {}
+
+
+def _typesettable(text: str) -> str:
+    from .render.markup import untypesettable
+    bad = untypesettable(text)
+    if bad:
+        shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in bad)
+        raise ValueError(f"contains characters the PDF cannot show: {shown}; write them in words or ASCII")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_typesettable)]
+"""Problem text (titles, statements, notes): shown as plain text, never as markup."""
 
 
 class ProblemError(Exception):
@@ -112,6 +126,7 @@ def _first_error(error: pydantic.ValidationError) -> tuple[str, str]:
     elif first["type"] == "extra_forbidden":
         message = "is not a known field here (check the spelling; see docs/problem-format.md)"
     else:
+        message = message.removeprefix("Value error, ")
         message = f"{message[0].lower()}{message[1:]}; found {_describe(first.get('input'))}"
     more = len(errors) - 1
     if more and first["type"] != "missing":

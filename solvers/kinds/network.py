@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StringConstraint
 from .. import formula as F
 from ..activations import DEFAULT_ALPHA, NAMES, Activation, softmax_jacobian_checked
 from ..derivation import Derivation, Evaluator, Quantity, Section, Step
-from ..problem import FieldError, kind
+from ..problem import FieldError, Text, kind
 from ..solution import Answer, Item, Solution
 from ..timing import timed
 
@@ -84,9 +84,9 @@ class Ask(Model):
 
 class Spec(Model):
     kind: Literal["network"]
-    title: Annotated[str, StringConstraints(min_length=1)]
-    statement: str = ""
-    notes: str = ""
+    title: Annotated[Text, StringConstraints(min_length=1)]
+    statement: Text = ""
+    notes: Text = ""
     digits: Annotated[int, Field(ge=2, le=12)] = 4
     biases: Literal["use", "ignore"] = "use"
     kink: Literal["left", "right"] = "left"

@@ -31,7 +31,8 @@ UNICODE_TEXT = {
     "×": r"\times", "·": r"\cdot", "−": "-", "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "≈": r"\approx",
     "→": r"\rightarrow", "←": r"\leftarrow", "∈": r"\in", "∑": r"\sum", "⊙": r"\odot", "ᵀ": r"^{\top}",
     "²": "^{2}", "³": "^{3}", "½": r"\tfrac{1}{2}", "…": r"\ldots", "′": "'", "∞": r"\infty",
-    "⌊": r"\lfloor", "⌋": r"\rfloor", "√": r"\surd",
+    "⌊": r"\lfloor", "⌋": r"\rfloor", "√": r"\surd", "±": r"\pm", "∘": r"\circ", "⊤": r"\top",
+    **{chr(0x2080 + d): f"_{{{d}}}" for d in range(10)},
 }
 TYPOGRAPHY = {"–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''", "\u00a0": "~", "é": r"\'e",
               "è": r"\`e", "ä": r'\"a', "ö": r'\"o', "ü": r'\"u', "ß": r"\ss{}", "ł": r"\l{}", "ó": r"\'o"}

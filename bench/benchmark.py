@@ -1,0 +1,161 @@
+"""Where the time goes when the problem bank is built. Prints figures; asserts nothing about speed.
+
+Run with `make bench` (or `.venv/bin/python bench/benchmark.py`). Exits non-zero if a build fails.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # this checkout's solvers/, whatever the venv has installed
+
+import solvers.kinds  # noqa: E402,F401  (imports sympy and torch now, so no figure below includes them)
+from solvers import build as B, timing  # noqa: E402
+from solvers.__main__ import EXPECTED_ERRORS  # noqa: E402
+from solvers.problem import load  # noqa: E402
+
+PROBLEMS = REPO / "problems"
+ONE_PROBLEM = PROBLEMS / "loss-and-backprop" / "q2-forward-pass.yaml"
+SOLVES, REFERENCES = 200, 50
+FIRST_SOLVE = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from solvers.problem import load
+problem = load(sys.argv[2])
+start = time.perf_counter()
+problem.module.solve(problem.spec)
+print(time.perf_counter() - start)
+"""
+STAGES = {  # stage in solvers.timing.SECONDS -> what it covers
+    "derivation": "SymPy derivation + lambdify, once per structure",
+    "evaluation": "lambdified evaluation at the numbers",
+    "verification": "independent torch computation and comparison",
+    "rendering": "templates, MathML",
+}
+
+
+class BuildFailed(Exception):
+    """`make solutions` exited non-zero."""
+
+
+def make_solutions() -> tuple[float, float]:
+    """Wall seconds of `make solutions` cold (no bytecode, empty output) and warm (right after)."""
+    for cache in (REPO / "solvers").rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="bench-make-") as out:
+        return _run_make(out), _run_make(out)
+
+
+def _run_make(out: str) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(["make", "solutions", f"OUT={out}"], cwd=REPO, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise BuildFailed(f"`make solutions OUT={out}` exited {result.returncode}:\n"
+                          f"{(result.stderr or result.stdout).strip()}")
+    return seconds
+
+
+def build_breakdown() -> dict:
+    """One in-process build of the bank: the stage stopwatches, counts and wall times."""
+    span = []  # (start, end) of each PDF compile, to know the wall time of the parallel phase
+    compile_pdf = B.compile_pdf
+
+    def compile_and_time(tex: Path) -> Path:
+        start = time.perf_counter()
+        try:
+            return compile_pdf(tex)
+        finally:
+            span.append((start, time.perf_counter()))
+
+    timing.reset()
+    B.compile_pdf = compile_and_time
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-build-") as out:
+            start = time.perf_counter()
+            solved = B.build([PROBLEMS], out)
+            wall = time.perf_counter() - start
+            pdfs = len(list(Path(out).rglob("*.pdf")))
+    finally:
+        B.compile_pdf = compile_pdf
+    return {"wall": wall, "seconds": dict(timing.SECONDS), "counts": dict(timing.COUNTS), "pdfs": pdfs,
+            "pdflatex wall": max(e for _, e in span) - min(s for s, _ in span) if span else 0.0,
+            "sets": len(solved), "problems": sum(len(s.solutions) for s in solved)}
+
+
+def first_solve_in_fresh_process() -> float:
+    """Milliseconds of the first solve in a new Python process (imports excluded): derivation
+    cold, plus SymPy's one-time set-up that the first problem of any build pays."""
+    result = subprocess.run([sys.executable, "-c", FIRST_SOLVE, str(REPO), str(ONE_PROBLEM)],
+                            capture_output=True, text=True, check=True)
+    return float(result.stdout) * 1e3
+
+
+def derive_once() -> tuple[float, float, float]:
+    """Milliseconds: the first solve of one problem (derivation cold), the mean of later
+    solves (derivation cached, no SymPy), and the mean torch reference."""
+    problem = load(ONE_PROBLEM)
+    module, spec = problem.module, problem.spec
+    module.derive.cache_clear()  # the build above has already derived this structure
+    start = time.perf_counter()
+    module.solve(spec)
+    first = time.perf_counter() - start
+    return first * 1e3, _mean_ms(lambda: module.solve(spec), SOLVES), _mean_ms(lambda: module.reference(spec), REFERENCES)
+
+
+def _mean_ms(call, times: int) -> float:
+    start = time.perf_counter()
+    for _ in range(times):
+        call()
+    return (time.perf_counter() - start) / times * 1e3
+
+
+def _line(label: str, value: float, unit: str, note: str = "") -> None:
+    print(f"  {label:<16}{value:>9.3f} {unit:<8} {note}".rstrip(), flush=True)
+
+
+def main() -> int:
+    print(f"Benchmark of the problem bank {PROBLEMS.relative_to(REPO)}/ ({REPO})\n")
+    try:
+        print("1. make solutions, as a subprocess with OUT=<temporary folder>", flush=True)
+        cold, warm = make_solutions()
+        _line("cold", cold, "s", "empty output folder, solvers/**/__pycache__ deleted first")
+        _line("warm", warm, "s", "immediately after, same output folder, bytecode cached")
+        print("  (every run is a fresh Python process: the SymPy derivation cache starts empty both times)\n")
+
+        print("2. In-process breakdown of one build (solvers.build.build, jobs=2)", flush=True)
+        b = build_breakdown()
+    except (BuildFailed, *EXPECTED_ERRORS) as error:
+        print(f"error: build failed: {error}", file=sys.stderr)
+        return 1
+    seconds, counts = b["seconds"], b["counts"]
+    for stage, note in STAGES.items():
+        _line(stage, seconds.get(stage, 0.0), "s", f"{note} ({counts.get(stage, 0)} calls)")
+    latex = seconds.get("pdflatex", 0.0)
+    _line("pdflatex", latex, "s", f"latexmk, process time summed over parallel threads (phase wall {b['pdflatex wall']:.3f} s)")
+    other = b["wall"] - sum(seconds.get(stage, 0.0) for stage in STAGES) - b["pdflatex wall"]
+    _line("remainder", other, "s", "loading, validation, other (total minus stages, pdflatex at phase wall)")
+    _line("total", b["wall"], "s", f"wall, {b['sets']} sets, {b['problems']} problems")
+    runs = counts.get("pdflatex runs", 0)
+    per_document = runs / b["pdfs"] if b["pdfs"] else float("nan")
+    _line("pdflatex runs", per_document, "runs/doc", f"{runs} runs for {b['pdfs']} PDF documents (expected 1.0)")
+    print()
+
+    name = ONE_PROBLEM.relative_to(PROBLEMS)
+    print(f"3. Derive once, re-evaluate ({name})", flush=True)
+    _line("first, new proc", first_solve_in_fresh_process(), "ms",
+          "first solve in a fresh process: derivation cold + SymPy one-time set-up")
+    first, later, reference = derive_once()
+    _line("first solve", first, "ms", "derivation cold for this structure (after the build: SymPy warmed up)")
+    _line("later solves", later, "ms", f"mean of {SOLVES}, derivation cached: evaluation and answers only")
+    _line("torch reference", reference, "ms", f"mean of {REFERENCES}, module.reference(spec)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""Rendering: PDFs compile and show the answers, HTML is MathML without raw LaTeX, problem
+text is escaped in both, answers.json is complete."""
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from solvers import build, timing
+
+ROOT = Path(__file__).resolve().parents[1]
+HOSTILE = r"50% of x_1 & y #2 \input{/etc/passwd} <script>alert(1)</script> $x$ ~ ^{}"
+
+
+def pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture(scope="module")
+def bank(tmp_path_factory):
+    """The whole problem bank, built once."""
+    out = tmp_path_factory.mktemp("build")
+    timing.reset()
+    solved = build.build([ROOT / "problems"], out)
+    return out, solved, dict(timing.COUNTS)
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    data = yaml.safe_load((ROOT / "problems/loss-and-backprop/q1-logistic-regression.yaml").read_text())
+    data.update(title=HOSTILE, statement=HOSTILE + "\n\nSecond paragraph.", notes=HOSTILE)
+    (folder / "hostile.yaml").write_text(yaml.safe_dump(data))
+    out = folder / "out"
+    build.build([folder / "hostile.yaml"], out)
+    return out / "hostile"
+
+
+def test_every_set_has_its_four_outputs(bank):
+    out, solved, _ = bank
+    assert {s.problem_set.name for s in solved} == {"loss-and-backprop", "softmax-network", "relu-networks"}
+    for s in solved:
+        for name in ("questions.pdf", "solutions.pdf", "solutions.html", "answers.json"):
+            assert (out / s.problem_set.name / name).stat().st_size > 0
+    assert not list(out.glob(".staging-*"))
+
+
+def test_each_document_needs_one_pdflatex_run(bank):
+    out, solved, counts = bank
+    assert counts["pdflatex runs"] == 2 * len(solved)
+
+
+@pytest.mark.parametrize("folder, shown", [
+    ("loss-and-backprop", ["0.01051", "0.9895", "4.55", "1.301", "0.364", "0.3637", "0.2723", "1.308"]),
+    ("relu-networks", ["−8", "12", "6.914 × 10"]),
+    ("softmax-network", ["0.6931", "0.4404", "0.8808"]),
+])
+def test_solution_pdf_shows_the_answers(bank, folder, shown):
+    text = pdf_text(bank[0] / folder / "solutions.pdf")
+    for value in shown:
+        assert value in text, value
+    assert "Answers" in text and "Conventions" in text
+
+
+def test_questions_pdf_asks_without_answering(bank):
+    text = pdf_text(bank[0] / "loss-and-backprop" / "questions.pdf")
+    assert "Compute the loss" in text
+    assert "0.01051" not in text and "1.301" not in text
+
+
+def test_solution_states_the_conventions(bank):
+    text = " ".join(pdf_text(bank[0] / "relu-networks" / "solutions.pdf").split())
+    assert "We use ReLU′ (0) = 0" in text and "as PyTorch does" in text
+    assert "without a factor" in text
+    text = " ".join(pdf_text(bank[0] / "loss-and-backprop" / "solutions.pdf").split())
+    assert "natural logarithm" in text and "Biases are ignored" in text
+
+
+def test_html_is_mathml_without_raw_latex(bank):
+    page = (bank[0] / "loss-and-backprop" / "solutions.html").read_text()
+    assert page.count("<math") > 50
+    assert "<script" not in page and "http" not in page.replace('xmlns="http://www.w3.org/1998/Math/MathML"', "")
+    outside_math = re.sub(r"<math.*?</math>", "", page, flags=re.DOTALL)
+    assert not re.search(r"\\[a-zA-Z]+|\\\(|\\\[|\$", outside_math)
+    assert "0.01051" in page
+
+
+def test_answer_key_lists_every_answer(bank):
+    key = json.loads((bank[0] / "relu-networks" / "answers.json").read_text())
+    first = key["problems"][0]
+    assert first["problem"] == "s1-one-hidden-unit"
+    answers = {a["name"]: a for a in first["answers"]}
+    assert answers["sgd.step1.W1"]["value"] == -8
+    assert answers["loss"]["value"] == 4
+    assert answers["loss"]["tolerance"] == {"relative": 1e-3, "absolute": 5e-5}
+    matrix = {a["name"]: a for a in json.loads((bank[0] / "loss-and-backprop" / "answers.json").read_text())
+              ["problems"][2]["answers"]}["gradient.W1"]["value"]
+    assert len(matrix) == 2 and len(matrix[0]) == 5
+
+
+def test_problem_text_is_escaped_in_latex(hostile):
+    source = (hostile / "solutions.tex").read_text()
+    assert r"\input{/etc/passwd}" not in source
+    assert r"\textbackslash{}input\{/etc/passwd\}" in source
+    text = " ".join(pdf_text(hostile / "solutions.pdf").split())
+    assert r"50% of x_1 & y #2 \input{/etc/passwd} <script>alert(1)</script> $x$ ~ ^{}" in text
+
+
+def test_problem_text_is_escaped_in_html(hostile):
+    page = (hostile / "solutions.html").read_text()
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert r"\input{/etc/passwd}" in page  # shown as text, harmless in HTML
+
+
+def test_rebuild_replaces_the_previous_output(tmp_path):
+    source = ROOT / "problems/relu-networks/s1-one-hidden-unit.yaml"
+    build.build([source], tmp_path)
+    stale = tmp_path / "s1-one-hidden-unit" / "stale.txt"
+    stale.write_text("from an earlier build")
+    build.build([source], tmp_path)
+    assert not stale.exists()
+    assert (tmp_path / "s1-one-hidden-unit" / "solutions.pdf").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s1-one-hidden-unit"]
+
+
+@pytest.mark.skipif(shutil.which("latexmk") is None, reason="needs latexmk")
+def test_pdflatex_runs_without_shell_escape(tmp_path):
+    from solvers.render import pdf
+    tex = tmp_path / "probe.tex"
+    tex.write_text(r"\documentclass{article}\begin{document}\immediate\write18{touch pwned}ok\end{document}")
+    pdf.compile_pdf(tex)
+    assert not (tmp_path / "pwned").exists()
