@@ -13,7 +13,7 @@ from types import ModuleType
 from typing import Annotated, Any
 
 import pydantic
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 import yaml
 
 KINDS: dict[str, ModuleType] = {}
@@ -29,6 +29,7 @@ def _typesettable(text: str) -> str:
 
 
 Text = Annotated[str, AfterValidator(_typesettable)]
+Title = Annotated[str, StringConstraints(min_length=1), AfterValidator(_typesettable)]
 """Problem text (titles, statements, notes): shown as plain text, never as markup."""
 
 
@@ -91,9 +92,13 @@ def load(path: str | Path) -> Problem:
 
     path = Path(path)
     data = read_yaml(path)
+    if data is None:
+        raise ProblemError(path, "", "is empty; expected a problem (kind, title, network, ask, ...)")
     if not isinstance(data, dict):
         raise ProblemError(path, "", f"must be a mapping of fields (kind, title, ...), found {_describe(data)}")
     name = data.get("kind")
+    if name is None:
+        raise ProblemError(path, "kind", f"is missing; expected one of: {', '.join(sorted(KINDS))}")
     if name not in KINDS:
         known = ", ".join(sorted(KINDS))
         raise ProblemError(path, "kind", f"unknown problem kind {name!r}; expected one of: {known}")
@@ -117,21 +122,40 @@ def field_path(location: tuple) -> str:
 
 
 def _first_error(error: pydantic.ValidationError) -> tuple[str, str]:
+    """The field path and message of the most specific error.
+
+    Where a field accepts alternatives (a number or a list), pydantic reports why each
+    alternative failed; the one that got deepest into the value is the one the author meant
+    (a NaN in a list of weights, not "the weights are not a number")."""
     errors = error.errors(include_url=False)
-    first = min(errors, key=lambda e: len(e["loc"]))  # the shallowest is the most useful
-    location = tuple(p for p in first["loc"] if not _is_union_tag(p))
+    first = max(errors, key=lambda e: len(_field_location(e)))
     message = first["msg"]
     if first["type"] == "missing":
         message = "is missing (required)"
     elif first["type"] == "extra_forbidden":
         message = "is not a known field here (check the spelling; see docs/problem-format.md)"
-    else:
+    elif first["type"] == "value_error":
         message = message.removeprefix("Value error, ")
+    else:
         message = f"{message[0].lower()}{message[1:]}; found {_describe(first.get('input'))}"
-    more = len(errors) - 1
-    if more and first["type"] != "missing":
+    more = len({_field_root(e) for e in errors}) - 1
+    if more:
         message += f" ({more} more problem{'s' if more > 1 else ''} in this file)"
-    return field_path(location), message
+    return field_path(_field_location(first)), message
+
+
+def _field_location(error: dict) -> tuple:
+    return tuple(p for p in error["loc"] if not _is_union_tag(p))
+
+
+def _field_root(error: dict) -> tuple:
+    """The location up to the first alternative: errors of alternatives of one field count once."""
+    root = []
+    for part in error["loc"]:
+        if _is_union_tag(part):
+            break
+        root.append(part)
+    return tuple(root)
 
 
 def _is_union_tag(part) -> bool:

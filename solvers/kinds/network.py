@@ -21,12 +21,12 @@ from typing import Annotated, Literal
 import numpy as np
 import sympy
 import torch
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StringConstraints
+from pydantic import AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictInt, StringConstraints
 
 from .. import formula as F
 from ..activations import DEFAULT_ALPHA, NAMES, Activation, softmax_jacobian_checked
 from ..derivation import Derivation, Evaluator, Quantity, Section, Step
-from ..problem import FieldError, Text, kind
+from ..problem import FieldError, Text, Title, kind
 from ..solution import Answer, Item, Solution
 from ..timing import timed
 
@@ -34,9 +34,25 @@ from ..timing import timed
 # 1. The problem file
 # --------------------------------------------------------------------------------------
 
+def _not_mixed(value):
+    if isinstance(value, list) and any(isinstance(v, list) for v in value) and not all(
+            isinstance(v, list) for v in value):
+        raise ValueError("mixes numbers and lists; expected a matrix (a list of rows)")
+    return value
+
+
+def _target_not_boolean(value):
+    if isinstance(value, bool):
+        raise ValueError(f"{value} is not a target; expected a class index (0, 1, ...), a label 0 or 1, "
+                         "or a list of numbers")
+    return value
+
+
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)?$", max_length=24)]
-Vector = list[FiniteFloat] | FiniteFloat
-Matrix = list[list[FiniteFloat]] | list[FiniteFloat] | FiniteFloat
+Number = Annotated[float, Strict(), AllowInfNan(False)]  # finite; true/false are not numbers
+Vector = Annotated[list[Number], Field(min_length=1)] | Number
+Matrix = Annotated[Annotated[list[Annotated[list[Number], Field(min_length=1)]], Field(min_length=1)]
+                   | Annotated[list[Number], Field(min_length=1)] | Number, BeforeValidator(_not_mixed)]
 LOSSES = ("cross_entropy", "binary_cross_entropy", "squared_error")
 RESERVED_NAMES = {"x", "y", "z", "a", "L", "eta", "delta", "J"}
 
@@ -49,7 +65,7 @@ class Layer(Model):
     activation: Literal[NAMES]  # type: ignore[valid-type]
     weights: Matrix | None = None
     bias: Vector | None = None
-    alpha: Annotated[FiniteFloat, Field(gt=0)] | None = None
+    alpha: Annotated[Number, Field(gt=0)] | None = None
     name: Identifier | None = None
     bias_name: Identifier | None = None
 
@@ -64,13 +80,13 @@ class Network(Model):
 
 class Loss(Model):
     type: Literal[LOSSES]  # type: ignore[valid-type]
-    target: int | Vector
+    target: Annotated[StrictInt | Vector, BeforeValidator(_target_not_boolean)]
     half: bool = False
     reduction: Literal["sum", "mean"] = "sum"
 
 
 class SGD(Model):
-    learning_rate: Annotated[FiniteFloat, Field(gt=0)]
+    learning_rate: Annotated[Number, Field(gt=0)]
     steps: Annotated[int, Field(ge=1, le=20)] = 1
 
 
@@ -84,7 +100,7 @@ class Ask(Model):
 
 class Spec(Model):
     kind: Literal["network"]
-    title: Annotated[Text, StringConstraints(min_length=1)]
+    title: Title
     statement: Text = ""
     notes: Text = ""
     digits: Annotated[int, Field(ge=2, le=12)] = 4
@@ -200,8 +216,9 @@ def _layer_shape(spec: Spec, layer: Layer, l: int, width: int, where: str) -> La
         raise FieldError(f"{where}.weights", f"{rows}×{cols} matrix, but {feeding} {width} "
                          f"{'entries' if l == 1 else 'outputs'} ({layout} layout expects {expected})")
     if layer.bias is not None and len(as_vector(layer.bias)) != units:
-        raise FieldError(f"{where}.bias", f"has {len(as_vector(layer.bias))} entries, but the layer has "
-                         f"{units} units; expected {units}")
+        count = len(as_vector(layer.bias))
+        raise FieldError(f"{where}.bias", f"has {count} {'entry' if count == 1 else 'entries'}, but the layer "
+                         f"has {units} unit{'s' if units > 1 else ''}; expected {units}")
     without_superscript = {"auto": layer.name is not None, "always": False, "never": True}[spec.network.superscripts]
     return LayerShape(True, inputs, units, layer.bias is not None and spec.biases == "use", activation,
                       layer.name or "W", layer.bias_name or _default_bias_name(layer.name), without_superscript)
