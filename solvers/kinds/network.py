@@ -490,7 +490,7 @@ class _Builder:
                 gradients.update(self.parameter_gradients(l, u, delta, steps))
                 if l > lowest:
                     g = _partial(u)
-                    steps.append(self.input_gradient(l, delta, g))
+                    steps.append(self.input_gradient(l, delta, g, u))
             else:
                 g = delta
         self.sections.append(Section("backward", steps, facts))
@@ -546,30 +546,48 @@ class _Builder:
         return delta
 
     def parameter_gradients(self, l: int, u: Quantity, delta: Quantity, steps: list[Step]) -> dict:
+        """∂L/∂W and ∂L/∂b from ∂L/∂z, with the local derivatives ∂z/∂W, ∂z/∂b as facts."""
         weights, bias = self.params_in_use[l]
-        out = {}
+        local, out = self._local(weights, bias, u, delta), {}
         if f"W{l}" in self.s.wanted or self.s.sgd_steps:
             dW = _partial(weights)
             if self.s.layout == "rows":
                 formula, compute = F.Mul(delta.symbol, F.Transpose(u.symbol)), delta.elements * u.elements.T
-                entry = (_entry(dW, "i", "j"), F.Mul(_entry(delta, "i"), _entry(u, "j")))
             else:
                 formula, compute = F.Mul(u.symbol, F.Transpose(delta.symbol)), u.elements * delta.elements.T
-                entry = (_entry(dW, "i", "j"), F.Mul(_entry(u, "i"), _entry(delta, "j")))
-            steps.append(Step("weight_gradient", dW, formula, compute, {"layout": self.s.layout, "entry": entry}))
+            entry = (_entry(dW, "i", "j"), F.Mul(local["dL_dz"], local["input"]))
+            steps.append(Step("weight_gradient", dW, formula, compute,
+                              {**local, "layout": self.s.layout, "entry": entry}))
             out[f"W{l}"] = dW
         if bias and (f"b{l}" in self.s.wanted or self.s.sgd_steps):
             db = _partial(bias)
-            steps.append(Step("bias_gradient", db, delta.symbol, delta.elements))
+            steps.append(Step("bias_gradient", db, delta.symbol, delta.elements, local))
             out[f"b{l}"] = db
         return out
 
-    def input_gradient(self, l: int, delta: Quantity, g: Quantity) -> Step:
-        weights, _ = self.params_in_use[l]
+    def _local(self, weights: Quantity, bias: Quantity | None, u: Quantity, delta: Quantity) -> dict:
+        """One unit's pre-activation written out, and its local derivatives, as display nodes:
+        z_i = Σ_j W_ij a_j + b_i with ∂z_i/∂W_ij = a_j, ∂z_i/∂b_i = 1, ∂z_i/∂a_j = W_ij
+        (indices swapped in the columns layout)."""
+        unit, source = ("i", "j") if self.s.layout == "rows" else ("j", "i")
+        z = delta.symbol.wrt
+        z_unit = z.entry(unit) if z.shape != "scalar" else z
+        w = _entry(weights, "i", "j")
+        a = _entry(u, source)
+        total = F.Sum(source, F.Mul(w, a)) if u.shape != (1, 1) else F.Mul(w, a)
+        return {"unit": z_unit, "sum": F.Add(total, _entry(bias, unit)) if bias else total,
+                "dz_dW": F.Partial("", z_unit, w), "input": a, "weight": w,
+                "dz_db": F.Partial("", z_unit, _entry(bias, unit)) if bias else None,
+                "dz_da": F.Partial("", z_unit, a), "dL_dz": _entry(delta, unit),
+                "dL_da": F.Partial("", LOSS_SYMBOL, a), "source": source}
+
+    def input_gradient(self, l: int, delta: Quantity, g: Quantity, u: Quantity) -> Step:
+        weights, bias = self.params_in_use[l]
         rows = self.s.layout == "rows"
         formula = F.Mul(F.Transpose(weights.symbol) if rows else weights.symbol, delta.symbol)
         compute = (weights.elements.T if rows else weights.elements) * delta.elements
-        return Step("input_gradient", g, formula, compute, {"layout": self.s.layout})
+        facts = {**self._local(weights, bias, u, delta), "layout": self.s.layout}
+        return Step("input_gradient", g, formula, compute, facts)
 
     # -- SGD -----------------------------------------------------------------------------
     def update(self, gradients: dict[str, Quantity], k: int, facts: dict) -> None:
