@@ -1,0 +1,129 @@
+"""The reference: the network rebuilt from the problem file alone in float64 torch
+(torch.nn.functional and autograd). It shares nothing with the derivation but the quantity
+keys, so agreement between the two is evidence, not tautology."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ...activations import DEFAULT_ALPHA
+from .spec import Spec, as_matrix, as_vector, target_vector
+
+def _torch_activation(name: str, alpha: float | None, kink: str, p: torch.Tensor) -> torch.Tensor:
+    """torch.nn.functional's activation; at a kink with the right-derivative convention,
+    a torch.where whose autograd picks the z ≥ 0 branch at 0."""
+    if kink == "right" and name in ("relu", "leaky_relu", "elu"):
+        negative = {"relu": lambda: torch.zeros_like(p), "leaky_relu": lambda: alpha * p,
+                    "elu": lambda: alpha * torch.expm1(p)}[name]()
+        return torch.where(p >= 0, p, negative)
+    return {
+        "relu": lambda: torch.nn.functional.relu(p),
+        "leaky_relu": lambda: torch.nn.functional.leaky_relu(p, alpha),
+        "elu": lambda: torch.nn.functional.elu(p, alpha),
+        "sigmoid": lambda: torch.sigmoid(p),
+        "tanh": lambda: torch.tanh(p),
+        "identity": lambda: p.clone(),
+        "softmax": lambda: torch.softmax(p, dim=0),
+    }[name]()
+
+
+def _torch_loss(spec: Spec, p: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    loss, functional = spec.loss, torch.nn.functional
+    if loss.type == "cross_entropy":
+        return functional.cross_entropy(p.unsqueeze(0), y.unsqueeze(0))
+    if loss.type == "binary_cross_entropy":
+        return functional.binary_cross_entropy_with_logits(p, y)
+    return functional.mse_loss(a, y, reduction=loss.reduction) * (0.5 if loss.half else 1.0)
+
+
+def reference(spec: Spec) -> dict[str, np.ndarray]:
+    """Every quantity a network derivation can show, computed by torch autograd."""
+    net, tensor = spec.network, lambda v: torch.tensor(v, dtype=torch.float64)
+    use_bias = spec.biases == "use"
+    params = {}
+    for l, layer in enumerate(net.layers, 1):
+        if layer.weights is not None:
+            params[f"W{l}"] = tensor(as_matrix(layer.weights, net.layout))
+            if layer.bias is not None and use_bias:
+                params[f"b{l}"] = tensor(as_vector(layer.bias))
+    x = tensor(as_vector(net.input))
+    y = torch.from_numpy(target_vector(spec, _output_width(spec))[:, 0])
+    out = {"x": x, "y": y}
+    out.update(params)
+    steps = spec.ask.sgd.steps if spec.ask.sgd else 1
+    for k in range(steps):
+        suffix = f"+{k}" if k else ""
+        leaves = {key: value.clone().requires_grad_(True) for key, value in params.items()}
+        recorded = _torch_forward(spec, x, leaves, suffix)
+        if spec.loss is not None:
+            p_last, a_last = recorded["_last"]
+            L = _torch_loss(spec, p_last, a_last, y)
+            L.backward()
+            out[f"L{suffix}"] = L
+            for key, t in recorded.items():
+                if key.startswith("_"):
+                    continue
+                if t.grad is not None:
+                    out[f"dL_d{key}"] = t.grad
+                out[key] = t
+            for key, leaf in leaves.items():
+                out[f"dL_d{key}{suffix}"] = leaf.grad
+        else:
+            out.update({key: t for key, t in recorded.items() if not key.startswith("_")})
+        out.update(_torch_local_derivatives(spec, recorded, suffix))
+        if spec.ask.sgd:
+            eta = spec.ask.sgd.learning_rate
+            params = {key: (leaf - eta * leaf.grad).detach() for key, leaf in leaves.items()}
+            out.update({f"{key}+{k + 1}": value for key, value in params.items()})
+            out["eta"] = tensor(eta)
+    return {key: np.atleast_2d(t.detach().numpy()).reshape(_column(t)) for key, t in out.items()}
+
+
+def _column(t: torch.Tensor) -> tuple[int, int]:
+    return (t.shape[0], 1) if t.dim() == 1 else ((1, 1) if t.dim() == 0 else tuple(t.shape))
+
+
+def _output_width(spec: Spec) -> int:
+    width = len(as_vector(spec.network.input))
+    for layer in spec.network.layers:
+        if layer.weights is not None:
+            m = as_matrix(layer.weights, spec.network.layout)
+            width = len(m) if spec.network.layout == "rows" else len(m[0])
+    return width
+
+
+def _torch_forward(spec: Spec, x: torch.Tensor, leaves: dict, suffix: str) -> dict:
+    """Run the network forward, keeping every intermediate (with retain_grad)."""
+    net, functional = spec.network, torch.nn.functional
+    x = x.clone().requires_grad_(True)
+    recorded, u, u_key = {"x" if not suffix else f"x{suffix}": x}, x, "x"
+    for l, layer in enumerate(net.layers, 1):
+        p, p_key = u, u_key
+        if layer.weights is not None:
+            W = leaves[f"W{l}"]
+            p = functional.linear(u, W if net.layout == "rows" else W.T, leaves.get(f"b{l}"))
+            p_key = f"z{l}{suffix}"
+            p.retain_grad()
+            recorded[p_key] = p
+        alpha = layer.alpha if layer.alpha is not None else DEFAULT_ALPHA.get(layer.activation)
+        a = _torch_activation(layer.activation, alpha, spec.kink, p)
+        a.retain_grad()
+        recorded[f"a{l}{suffix}"] = a
+        recorded[f"_p{l}"] = (p, p_key)
+        u, u_key = a, f"a{l}{suffix}"
+    recorded["_last"] = (p, a)
+    return recorded
+
+
+def _torch_local_derivatives(spec: Spec, recorded: dict, suffix: str) -> dict:
+    """f'(p) of every element-wise layer (autograd of f summed) and softmax Jacobians."""
+    out = {}
+    for l, layer in enumerate(spec.network.layers, 1):
+        p = recorded[f"_p{l}"][0].detach().clone().requires_grad_(True)
+        alpha = layer.alpha if layer.alpha is not None else DEFAULT_ALPHA.get(layer.activation)
+        if layer.activation == "softmax":
+            out[f"J{l}{suffix}"] = torch.autograd.functional.jacobian(lambda t: torch.softmax(t, dim=0), p)
+        else:
+            (grad,) = torch.autograd.grad(_torch_activation(layer.activation, alpha, spec.kink, p).sum(), p)
+            out[f"fprime{l}{suffix}"] = grad
+    return out
