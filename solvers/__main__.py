@@ -1,17 +1,35 @@
-"""Command line: `python -m solvers build PATH... --out DIR`, `python -m solvers check PATH...`."""
+"""Command line: `python -m solvers build|check|lock PATH... [options]`."""
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from . import build as B
+from . import lock as L
 from .problem import ProblemError
 from .render.documents import RenderError
 from .render.pdf import LatexError
 from .verify import VerificationError
 
-EXPECTED_ERRORS = (ProblemError, VerificationError, LatexError, RenderError)
+EXPECTED_ERRORS = (ProblemError, VerificationError, LatexError, RenderError, L.LockError)
+
+
+def _variant_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", help="problem files, sheet files or folders")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the (first) variant (default: 1)")
+    parser.add_argument("--variants", type=int, metavar="N", help="build N variants, seeds SEED … SEED+N−1")
+    parser.add_argument("--roster", type=Path, metavar="CSV", help="build one variant per student id in CSV")
+    parser.add_argument("--salt", default="", help="course salt mixed into every student's seed")
+
+
+def _variants(args) -> list[B.Variant]:
+    if args.variants is not None and args.roster is not None:
+        raise ProblemError(args.roster, "", "give either --variants or --roster, not both")
+    if args.variants is not None and args.variants < 1:
+        raise ProblemError("--variants", "", f"{args.variants} is not a number of variants; expected 1 or more")
+    return B.plan(args.seed, args.variants, args.roster, args.salt)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,28 +37,41 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Worked, verified solutions to neural-network problems.")
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="solve, verify and render problem files or folders")
-    build.add_argument("paths", nargs="+", help="problem files, sheet files or folders")
+    _variant_options(build)
     build.add_argument("--out", default="build", help="output folder (default: build)")
-    build.add_argument("--jobs", type=int, default=2, help="pdflatex processes at once (default: 2)")
-    check = commands.add_parser("check", help="solve and verify every answer against torch, without rendering")
-    check.add_argument("paths", nargs="+", help="problem files, sheet files or folders")
+    build.add_argument("--jobs", type=int, default=2, help="processes at once (default: 2)")
+    check = commands.add_parser("check", help="verify every answer against torch (and every lockfile), "
+                                "without rendering")
+    _variant_options(check)
+    lock = commands.add_parser("lock", help="record deployed variants in each set's variants.lock")
+    _variant_options(lock)
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
+        variants = _variants(args)
         if args.command == "build":
-            solved = B.build(args.paths, args.out, jobs=args.jobs)
+            report = B.build(args.paths, args.out, variants, jobs=args.jobs)
+            sets = [(s, [r.problems for r in rendered]) for s, rendered in report.sets]
+            values = report.values_checked
+        elif args.command == "check":
+            solved = B.check(args.paths, variants)
+            sets = [(s.problem_set, [[p.name for p in v.problems] for v in s.variants]) for s in solved]
+            values = sum(s.values_checked for s in solved)
+            for path, count in L.check_locks(B.discover(args.paths)):
+                print(f"  {path}: {count} deployed variant(s) unchanged")
         else:
-            solved = B.check(args.paths)
+            for path, count in L.write_locks(B.discover(args.paths), variants):
+                print(f"{path}: {count} variant(s) recorded")
+            return 0
     except EXPECTED_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    problems = sum(len(s.solutions) for s in solved)
-    values = sum(s.values_checked for s in solved)
+    problems = sum(len(names[0]) * len(names) for _, names in sets)
     verb = f"built into {args.out}/" if args.command == "build" else "checked"
-    print(f"{len(solved)} set(s), {problems} problem(s), {values} values verified against torch; "
-          f"{verb} in {time.perf_counter() - start:.1f} s")
-    for s in solved:
-        print(f"  {s.problem_set.name}: {', '.join(p.name for p in s.problems)}")
+    print(f"{len(sets)} set(s), {len(variants)} variant(s), {problems} problem(s), {values} values verified "
+          f"against torch; {verb} in {time.perf_counter() - start:.1f} s")
+    for problem_set, names in sets:
+        print(f"  {problem_set.name}: {', '.join(names[0])}")
     return 0
 
 

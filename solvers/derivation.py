@@ -9,7 +9,7 @@ matter of evaluating with that step's `compute` swapped.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -73,6 +73,15 @@ class Derivation:
 
     def compile(self) -> "Evaluator":
         return Evaluator(self)
+
+    def replacing(self, compute: Callable[[Step], sympy.Matrix | None]) -> "Derivation":
+        """The same derivation with each step for which `compute` returns an expression
+        evaluated by that expression instead (replaying a mistake or another convention)."""
+        def swap(step: Step) -> Step:
+            new = compute(step)
+            return step if new is None else replace(step, compute=new)
+        return Derivation(self.givens, [Section(s.kind, [swap(step) for step in s.steps], s.facts)
+                                        for s in self.sections])
 
 
 class Evaluator:

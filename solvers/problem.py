@@ -40,6 +40,9 @@ class ProblemError(Exception):
         super().__init__(f"{file}: {field}: {message}" if field else f"{file}: {message}")
         self.file, self.field, self.message = str(file), field, message
 
+    def __reduce__(self):  # errors cross process boundaries when variants build in parallel
+        return (ProblemError, (self.file, self.field, self.message))
+
 
 class FieldError(Exception):
     """A semantic error in a validated spec; the loader adds the file name."""
@@ -86,11 +89,10 @@ def read_yaml(path: Path) -> Any:
         raise ProblemError(path, "", f"is not valid YAML{where}: {what}") from None
 
 
-def load(path: str | Path) -> Problem:
-    """Read, validate and check one problem file."""
+def read(path: Path) -> tuple[ModuleType, dict]:
+    """The kind's module and the raw mapping of a problem file."""
     from . import kinds  # noqa: F401  (registers every kind)
 
-    path = Path(path)
     data = read_yaml(path)
     if data is None:
         raise ProblemError(path, "", "is empty; expected a problem (kind, title, network, ask, ...)")
@@ -102,15 +104,26 @@ def load(path: str | Path) -> Problem:
     if name not in KINDS:
         known = ", ".join(sorted(KINDS))
         raise ProblemError(path, "kind", f"unknown problem kind {name!r}; expected one of: {known}")
-    module = KINDS[name]
+    return KINDS[name], data
+
+
+def validate(path: Path, module: ModuleType, data: dict) -> Problem:
+    """Validate a problem's (concrete) data against its kind."""
     try:
         spec = module.Spec.model_validate(data)
         module.check(spec)
     except pydantic.ValidationError as error:
-        raise ProblemError(path, *_first_error(error)) from None
+        raise ProblemError(path, *describe_validation_error(error)) from None
     except FieldError as error:
         raise ProblemError(path, error.field, error.message) from None
     return Problem(path, module, spec)
+
+
+def load(path: str | Path, seed: int = 1) -> Problem:
+    """Read, validate and check one problem file (random fields drawn for `seed`)."""
+    from .variants import instantiate, read as read_template
+
+    return instantiate(read_template(path), seed)[0]
 
 
 def field_path(location: tuple) -> str:
@@ -121,7 +134,7 @@ def field_path(location: tuple) -> str:
     return text
 
 
-def _first_error(error: pydantic.ValidationError) -> tuple[str, str]:
+def describe_validation_error(error: pydantic.ValidationError) -> tuple[str, str]:
     """The field path and message of the most specific error.
 
     Where a field accepts alternatives (a number or a list), pydantic reports why each

@@ -15,6 +15,11 @@ from . import formula as F
 from .derivation import Derivation
 
 
+def displayed(value, digits: int):
+    """`value` (a number or an array) rounded to `digits` significant digits, as shown."""
+    return np.vectorize(lambda v: float(f"{v:.{digits}g}"), otypes=[float])(value)
+
+
 @dataclass
 class Item:
     """A piece of the document chosen by `kind` (a question part, a convention, a given),

@@ -150,17 +150,28 @@ def _html_environment() -> jinja2.Environment:
 LATEX, HTML = _latex_environment(), _html_environment()
 
 
-def render_latex(template: str, title: str, problems: list[RenderedProblem]) -> str:
-    return LATEX.get_template(template).render(title=title, problems=problems)
+@dataclass
+class RenderedVariant:
+    """One variant of a sheet: its label (none for a sheet without variants) and problems."""
+    label: str | None
+    problems: list[RenderedProblem]
 
 
-def render_html(title: str, problems: list[RenderedProblem]) -> str:
-    return HTML.get_template("solutions.html.j2").render(title=title, problems=problems)
+def render_latex(template: str, title: str, variants: list[RenderedVariant]) -> str:
+    """A LaTeX document of one or more variants, each starting on a new page."""
+    return LATEX.get_template(template).render(title=title, variants=variants)
 
 
-def answer_key(title: str, solutions: list[Solution]) -> str:
-    """answers.json: per problem, each answer's stable name, value and grading tolerance."""
-    data: dict[str, Any] = {"title": title, "problems": [
-        {"problem": s.name, "title": s.title, "answers": [a.as_json(s.digits) for a in s.answers]}
-        for s in solutions]}
+def render_html(title: str, variant: RenderedVariant) -> str:
+    return HTML.get_template("solutions.html.j2").render(title=title, label=variant.label,
+                                                         problems=variant.problems)
+
+
+def answers_of(solutions: list[Solution]) -> list[dict[str, Any]]:
+    """Per problem, each answer's stable name, value and grading tolerance."""
+    return [{"problem": s.name, "title": s.title, "answers": [a.as_json(s.digits) for a in s.answers]}
+            for s in solutions]
+
+
+def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 from latex2mathml.converter import convert as latex_to_mathml
 
@@ -79,7 +80,9 @@ def to_html(markup: str) -> str:
     return "\n".join(out)
 
 
+@lru_cache(maxsize=65536)
 def math_to_mathml(latex: str, display: bool = False) -> str:
+    """MathML for LaTeX math (cached: variants repeat most formulas)."""
     return latex_to_mathml(latex, display="block" if display else "inline")
 
 

@@ -15,10 +15,11 @@ quantities of SGD step k > 1 end in +{k-1}, parameters after k steps are W{l}+{k
 import sys
 
 from ...problem import kind
+from .constraints import CONSTRAINTS
 from .derive import derive, solve
 from .reference import reference
-from .spec import Spec, check, structure
+from .spec import Spec, check, given_values, structure
 
-__all__ = ["Spec", "check", "structure", "derive", "solve", "reference"]
+__all__ = ["Spec", "check", "structure", "given_values", "derive", "solve", "reference", "CONSTRAINTS"]
 
 kind("network")(sys.modules[__name__])

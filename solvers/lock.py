@@ -1,0 +1,70 @@
+"""The lockfile: a record of deployed variants, so an upgrade cannot silently change them.
+
+`python -m solvers lock SET --variants N` (or `--roster`) writes, per set, each variant's
+seed with a hash of its drawn parameters and a hash of its answers (to 12 significant
+digits, beyond any displayed precision but blind to last-bit noise). The instructor commits
+it; `make check` then redraws and resolves every recorded variant and fails, naming the
+variant, if its parameters or its answers changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import build as B
+
+
+class LockError(Exception):
+    """A deployed variant is no longer what was handed out."""
+
+
+def fingerprint(solved: "B.SolvedVariant") -> dict:
+    parameters = [p.spec.model_dump(mode="json") for p in solved.problems]
+    answers = [[(a.name, np.vectorize(lambda v: float(f"{v:.12g}"))(a.value).tolist()) for a in s.answers]
+               for s in solved.solutions]
+    return {"variant": solved.variant.id, "label": solved.variant.label, "seed": solved.variant.seed,
+            "parameters": _digest(parameters), "answers": _digest(answers)}
+
+
+def _digest(data) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def write_locks(sets: list["B.ProblemSet"], variants: list["B.Variant"]) -> list[tuple[Path, int]]:
+    written = []
+    for problem_set in sets:
+        templates = B.templates_of(problem_set)
+        entries = [fingerprint(B.solve_variant(templates, v)) for v in variants]
+        data = {"set": problem_set.name, "problems": [f.name for f in problem_set.files], "variants": entries}
+        problem_set.lockfile.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        written.append((problem_set.lockfile, len(entries)))
+    return written
+
+
+def check_locks(sets: list["B.ProblemSet"]) -> list[tuple[Path, int]]:
+    """Redraw every locked variant; raise LockError at the first that changed."""
+    checked = []
+    for problem_set in sets:
+        path = problem_set.lockfile
+        if not path.exists():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            entries = data["variants"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise LockError(f"{path}: is not a lockfile written by `python -m solvers lock` ({error})") from None
+        templates = B.templates_of(problem_set)
+        for entry in entries:
+            variant = B.Variant(entry["variant"], entry["seed"], entry.get("label"))
+            now = fingerprint(B.solve_variant(templates, variant))
+            for what in ("parameters", "answers"):
+                if now[what] != entry[what]:
+                    name = entry["variant"] or "the sheet"
+                    raise LockError(f"{path}: deployed variant {name} (seed {entry['seed']}) now has different "
+                                    f"{what} than when it was locked; its students have the old "
+                                    f"{'numbers' if what == 'parameters' else 'answers'}")
+        checked.append((path, len(entries)))
+    return checked
