@@ -4,13 +4,21 @@ PY     := $(VENV)/bin/python
 OUT    ?= build
 TEX_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk poppler-utils
 
-.PHONY: solutions test check bench setup tex clean
+.PHONY: solutions test check lock bench setup tex clean
+
+# Variants: make solutions SEED=7 VARIANTS=30, or ROSTER=students.csv SALT=course-2026.
+VARIANT_OPTIONS = $(if $(SEED),--seed $(SEED)) $(if $(VARIANTS),--variants $(VARIANTS)) \
+                  $(if $(ROSTER),--roster $(ROSTER)) $(if $(SALT),--salt $(SALT))
 
 solutions: setup tex
-	$(PY) -m solvers build problems --out $(OUT)
+	$(PY) -m solvers build problems --out $(OUT) $(VARIANT_OPTIONS)
 
+# Every answer against torch, and every committed variants.lock against a fresh draw.
 check: setup
-	$(PY) -m solvers check problems
+	$(PY) -m solvers check problems $(VARIANT_OPTIONS)
+
+lock: setup
+	$(PY) -m solvers lock problems $(VARIANT_OPTIONS)
 
 test: setup tex
 	$(PY) -m pytest

@@ -139,6 +139,11 @@ class Sum(Node):
 
 
 @dataclass(frozen=True)
+class Floor(Node):
+    arg: Node
+
+
+@dataclass(frozen=True)
 class Diag(Node):
     arg: Node
 

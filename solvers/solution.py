@@ -35,14 +35,18 @@ class Answer:
     key: str
     label: F.Node
     value: np.ndarray
+    integer: bool = False
 
     def tolerance(self, digits: int) -> dict[str, float]:
-        """What a grader should accept: the precision shown, with an absolute floor at 0."""
+        """What a grader should accept: the precision shown, with an absolute floor at 0;
+        nothing but the exact value for an integer answer (a size, a count)."""
+        if self.integer:
+            return {"relative": 0.0, "absolute": 0.0}
         return {"relative": 10.0 ** (1 - digits), "absolute": 0.5 * 10.0 ** (-digits)}
 
     def as_json(self, digits: int) -> dict[str, Any]:
-        value = self.value
-        plain = float(value.reshape(-1)[0]) if value.size == 1 else value.tolist()
+        value = self.value.astype(int) if self.integer else self.value
+        plain = value.reshape(-1)[0].item() if value.size == 1 else value.tolist()
         if value.ndim == 2 and value.shape[1] == 1 and value.size > 1:
             plain = value[:, 0].tolist()
         return {"name": self.name, "value": plain, "tolerance": self.tolerance(digits)}

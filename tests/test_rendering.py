@@ -41,7 +41,7 @@ def hostile(tmp_path_factory):
 
 def test_every_set_has_its_four_outputs(bank):
     out, names, _ = bank
-    assert set(names) == {"loss-and-backprop", "softmax-network", "relu-networks"}
+    assert set(names) == {"loss-and-backprop", "softmax-network", "relu-networks", "convolution-shapes"}
     for set_name in names:
         for name in ("questions.pdf", "solutions.pdf", "solutions.html", "answers.json"):
             assert (out / set_name / name).stat().st_size > 0
@@ -57,6 +57,7 @@ def test_each_document_needs_one_pdflatex_run(bank):
     ("loss-and-backprop", ["0.01051", "0.9895", "4.55", "1.301", "0.364", "0.3637", "0.2723", "1.308"]),
     ("relu-networks", ["−8", "12", "6.914 × 10"]),
     ("softmax-network", ["0.6931", "0.4404", "0.8808"]),
+    ("convolution-shapes", ["layer1.shape", "layer8.shape", "256"]),
 ])
 def test_solution_pdf_shows_the_answers(bank, folder, shown):
     text = pdf_text(bank[0] / folder / "solutions.pdf")

@@ -19,7 +19,8 @@ def solve(relative: str) -> dict[str, np.ndarray]:
     loaded = P.load(PROBLEMS / relative)
     solution = loaded.module.solve(loaded.spec, loaded.name)
     verify(loaded, solution)
-    return {a.name: a.value.ravel() for a in solution.answers} | {"_tolerance": solution.answers[0].tolerance(solution.digits)}
+    answers = {a.name: a.value.ravel() for a in solution.answers}
+    return answers | {"_tolerance": solution.answers[0].tolerance(solution.digits)}
 
 
 def sigmoid(x):
@@ -109,3 +110,16 @@ def test_003_s2_relu_softmax_outputs():
     np.testing.assert_array_equal(answers["forward.z2"], [15, -13])
     small = 1 / (1 + math.exp(28))
     np.testing.assert_allclose(answers["forward.a2"], [1 - small, small], rtol=1e-12)
+
+
+def test_001_q3_1b_strided_convolution_output_size():
+    answers = solve("convolution-shapes/q1-output-size.yaml")
+    # height (10 + 2·2 − 6) // 2 + 1 = 5, width (12 + 2·2 − 6) // 2 + 1 = 6
+    np.testing.assert_array_equal(answers["layer1.shape"], [1, 5, 6])
+
+
+def test_001_cnn_shapes_through_four_blocks():
+    answers = solve("convolution-shapes/q2-cnn-shapes.yaml")
+    expected = [(32, 28), (32, 14), (64, 14), (64, 7), (128, 7), (128, 3), (256, 3), (256, 1)]
+    for l, (channels, size) in enumerate(expected, 1):
+        np.testing.assert_array_equal(answers[f"layer{l}.shape"], [channels, size, size])

@@ -105,11 +105,13 @@ class MathPrinter(LatexPrinter):
     def _print_Mul(self, node):
         if not isinstance(node, F.Mul):
             return super()._print_Mul(node)
-        parts = [self._wrap_sum(f, negative=i > 0) for i, f in enumerate(node.factors)]
-        numeric = all(isinstance(f, (F.Num, F.Var, F.Partial)) for f in node.factors)
-        numbers = sum(isinstance(f, F.Num) for f in node.factors) > 1
-        return (r" \cdot " if numbers or (numeric and any(isinstance(f, F.Num) for f in node.factors))
-                else r" \, ").join(parts)
+        text = self._wrap_sum(node.factors[0])
+        for previous, factor in zip(node.factors, node.factors[1:]):
+            # a number after anything, or a bracket after a number, needs a visible dot
+            # (2 · 3, x · 3, 1 · (6 − 1)); otherwise juxtapose (2 p, w x)
+            dot = isinstance(factor, F.Num) or (isinstance(previous, F.Num) and isinstance(factor, (F.Paren, F.Add)))
+            text += (r" \cdot " if dot else r" \, ") + self._wrap_sum(factor, negative=True)
+        return text
 
     def _print_Hadamard(self, node: F.Hadamard) -> str:
         if is_scalar(node.left) and is_scalar(node.right):
@@ -146,6 +148,11 @@ class MathPrinter(LatexPrinter):
         if not isinstance(node, F.Sum):
             return super()._print_Sum(node)
         return rf"\sum_{{{node.index}}} {self._wrap_sum(node.body)}"
+
+    def _print_Floor(self, node):
+        if not isinstance(node, F.Floor):
+            return super()._print_floor(node)
+        return rf"\left\lfloor {self._print(node.arg)} \right\rfloor"
 
     def _print_Diag(self, node: F.Diag) -> str:
         return rf"\operatorname{{diag}}\left({self._print(node.arg)}\right)"

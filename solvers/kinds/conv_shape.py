@@ -1,0 +1,203 @@
+"""Convolution and pooling output sizes: the shape of a feature map after each layer.
+
+Per spatial dimension, n_out = ⌊(n + 2p − d(k − 1) − 1) / s⌋ + 1 (PyTorch's formula; d = 1
+is an ordinary convolution), for non-square inputs, kernels, strides and paddings alike.
+A convolution sets the channel count to its number of filters; pooling keeps it.
+The reference pushes a tensor of the input's shape through the same torch layers.
+
+Quantity keys: C0, H0, W0 (the input); per layer l: k{l}h, k{l}w, s{l}h, s{l}w, p{l}h,
+p{l}w, d{l}h, d{l}w, f{l} (filters, convolutions only) and the output C{l}, H{l}, W{l}.
+"""
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from typing import Annotated, Literal
+
+import numpy as np
+import sympy
+import torch
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from .. import formula as F
+from ..derivation import Derivation, Evaluator, Quantity, Section, Step
+from ..problem import FieldError, Text, Title, kind
+from ..solution import Answer, Item, Solution
+from ..timing import timed
+
+Positive = Annotated[StrictInt, Field(ge=1)]
+NonNegative = Annotated[StrictInt, Field(ge=0)]
+PerDimension = list[Positive] | Positive
+Padding = list[NonNegative] | NonNegative
+DIMENSIONS = (("h", "H", "height"), ("w", "W", "width"))
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeatureMap(Model):
+    channels: Positive
+    height: Positive
+    width: Positive
+
+
+class Layer(Model):
+    type: Literal["conv", "max_pool", "avg_pool"]
+    filters: Positive | None = None
+    kernel: PerDimension
+    stride: PerDimension | None = None
+    padding: Padding = 0
+    dilation: PerDimension = 1
+
+
+class Ask(Model):
+    shapes: bool = True
+
+
+class Spec(Model):
+    kind: Literal["conv_shape"]
+    title: Title
+    statement: Text = ""
+    notes: Text = ""
+    digits: Annotated[int, Field(ge=2, le=12)] = 4
+    input: FeatureMap
+    layers: list[Layer] = Field(min_length=1)
+    ask: Ask = Ask()
+
+
+def pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def hyperparameters(layer: Layer) -> dict[str, tuple[int, int]]:
+    """Kernel, stride (pooling defaults to the kernel, as in torch), padding, dilation."""
+    stride = layer.stride if layer.stride is not None else (1 if layer.type == "conv" else layer.kernel)
+    return {"k": pair(layer.kernel), "s": pair(stride), "p": pair(layer.padding), "d": pair(layer.dilation)}
+
+
+def check(spec: Spec) -> None:
+    size = (spec.input.height, spec.input.width)
+    for l, layer in enumerate(spec.layers, 1):
+        where = f"layers[{l - 1}]"
+        for field in ("kernel", "stride", "padding", "dilation"):
+            value = getattr(layer, field)
+            if isinstance(value, list) and len(value) != 2:
+                raise FieldError(f"{where}.{field}", f"{value} has {len(value)} entries; expected one number "
+                                 "or [height, width]")
+        if (layer.type == "conv") != (layer.filters is not None):
+            raise FieldError(f"{where}.filters", "a convolution needs `filters` (its number of output channels)"
+                             if layer.type == "conv" else "only a convolution has filters")
+        h = hyperparameters(layer)
+        if layer.type == "avg_pool" and h["d"] != (1, 1):
+            raise FieldError(f"{where}.dilation", "average pooling has no dilation; expected 1")
+        if layer.type != "conv" and any(p > k / 2 for p, k in zip(h["p"], h["k"])):
+            raise FieldError(f"{where}.padding", f"padding {list(h['p'])} is more than half the kernel "
+                             f"{list(h['k'])}; pooling allows at most half")
+        new = []
+        for i, (_, _, word) in enumerate(DIMENSIONS):
+            span = h["d"][i] * (h["k"][i] - 1) + 1
+            padded = size[i] + 2 * h["p"][i]
+            if span > padded:
+                raise FieldError(f"{where}.kernel", f"the kernel spans {span} along the {word} but the padded "
+                                 f"input is only {padded} ({size[i]} + 2·{h['p'][i]}); expected a kernel that fits")
+            new.append((padded - span) // h["s"][i] + 1)
+        size = tuple(new)
+
+
+# -- derivation --------------------------------------------------------------------------------
+
+def _q(key: str, base: str, layer: int | None) -> Quantity:
+    return Quantity(key, (1, 1), F.Var(key, base, "scalar", layer))
+
+
+def structure(spec: Spec) -> tuple[str, ...]:
+    return tuple(layer.type for layer in spec.layers)
+
+
+@lru_cache(maxsize=64)
+def derive(types: tuple[str, ...]) -> tuple[Derivation, Evaluator]:
+    with timed("derivation"):
+        givens = [_q("C0", "C", 0), _q("H0", "H", 0), _q("W0", "W", 0)]
+        sections, previous = [], {"C": givens[0], "H": givens[1], "W": givens[2]}
+        for l, type_ in enumerate(types, 1):
+            params = {f"{name}{dim}": _q(f"{name}{l}{dim}", f"{name}_{dim}", l)
+                      for name in "kspd" for dim, _, _ in DIMENSIONS}
+            givens += params.values()
+            steps, current = [], {}
+            for dim, size, word in DIMENSIONS:
+                k, s, p, d = (params[f"{n}{dim}"] for n in "kspd")
+                n_in = previous[size]
+                out = _q(f"{size}{l}", size, l)
+                numerator = F.Add(n_in.symbol, F.Mul(F.Num(2), p.symbol),
+                                  F.Neg(F.Mul(d.symbol, F.Paren(F.Sub(k.symbol, F.Num(1))))), F.Num(-1))
+                formula = F.Add(F.Floor(F.Frac(numerator, s.symbol)), F.Num(1))
+                e = {q.key: q.elements[0] for q in (n_in, k, s, p, d)}
+                compute = sympy.floor((e[n_in.key] + 2 * e[p.key] - e[d.key] * (e[k.key] - 1) - 1) / e[s.key]) + 1
+                steps.append(Step("output_size", out, formula, sympy.Matrix([[compute]]), {"dimension": word}))
+                current[size] = out
+            if type_ == "conv":
+                filters = _q(f"f{l}", "f", l)
+                givens.append(filters)
+                channels, formula = filters.elements[0], filters.symbol
+            else:
+                channels, formula = previous["C"].elements[0], previous["C"].symbol
+            current["C"] = _q(f"C{l}", "C", l)
+            steps.append(Step("channels", current["C"], formula, sympy.Matrix([[channels]]), {"type": type_}))
+            sections.append(Section("conv_layer", steps, {"layer": l, "type": type_}))
+            previous = current
+        derivation = Derivation(givens, sections)
+        return derivation, derivation.compile()
+
+
+def given_values(spec: Spec) -> dict[str, np.ndarray]:
+    values = {"C0": spec.input.channels, "H0": spec.input.height, "W0": spec.input.width}
+    for l, layer in enumerate(spec.layers, 1):
+        for name, (h, w) in hyperparameters(layer).items():
+            values[f"{name}{l}h"], values[f"{name}{l}w"] = h, w
+        if layer.type == "conv":
+            values[f"f{l}"] = layer.filters
+    return {key: np.array([[float(v)]]) for key, v in values.items()}
+
+
+def solve(spec: Spec, name: str = "") -> Solution:
+    derivation, evaluator = derive(structure(spec))
+    values = evaluator.evaluate(given_values(spec))
+    shape = {l: tuple(F.Var(f"{d}{l}", d, "scalar", l) for d in "CHW") for l in range(len(spec.layers) + 1)}
+    givens = [Item("feature_map", {"shape": shape[0]})]
+    givens += [Item("conv_layer", {"layer": l, "type": layer.type, "filters": layer.filters,
+                                   **{n: list(v) for n, v in hyperparameters(layer).items()}})
+               for l, layer in enumerate(spec.layers, 1)]
+    questions = [Item("shapes", {"layers": len(spec.layers)})] if spec.ask.shapes else []
+    conventions = [Item("conv_size_formula")]
+    if any(layer.type != "conv" for layer in spec.layers):
+        conventions.append(Item("pool_stride"))
+    answers = [Answer(f"layer{l}.shape", f"C{l}", F.Grid(tuple((v,) for v in shape[l])),
+                      np.array([[values[f"{d}{l}"][0, 0]] for d in "CHW"]), integer=True)
+               for l in range(1, len(spec.layers) + 1)]
+    return Solution(name, "conv_shape", spec.title, spec.statement, spec.notes, spec.digits, givens, questions,
+                    conventions, derivation, values, answers)
+
+
+# -- reference -----------------------------------------------------------------------------------
+
+def reference(spec: Spec) -> dict[str, np.ndarray]:
+    """Shapes from torch: a tensor of the input's shape through nn.Conv2d / MaxPool2d / AvgPool2d."""
+    out = {key: value for key, value in given_values(spec).items()}  # the givens, read from the file
+    x = torch.zeros(1, spec.input.channels, spec.input.height, spec.input.width, dtype=torch.float64)
+    for l, layer in enumerate(spec.layers, 1):
+        h = hyperparameters(layer)
+        if layer.type == "conv":
+            module = torch.nn.Conv2d(x.shape[1], layer.filters, h["k"], h["s"], h["p"], h["d"], dtype=torch.float64)
+        elif layer.type == "max_pool":
+            module = torch.nn.MaxPool2d(h["k"], h["s"], h["p"], h["d"])
+        else:
+            module = torch.nn.AvgPool2d(h["k"], h["s"], h["p"])
+        with torch.no_grad():
+            x = module(x)
+        for index, d in enumerate("CHW", 1):
+            out[f"{d}{l}"] = np.array([[float(x.shape[index])]])
+    return out
+
+
+kind("conv_shape")(sys.modules[__name__])
