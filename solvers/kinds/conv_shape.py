@@ -24,6 +24,7 @@ from ..derivation import Derivation, Evaluator, Quantity, Section, Step
 from ..problem import FieldError, Text, Title, kind
 from ..solution import Answer, Item, Solution
 from ..timing import timed
+from ..variants import Constraint
 
 Positive = Annotated[StrictInt, Field(ge=1)]
 NonNegative = Annotated[StrictInt, Field(ge=0)]
@@ -199,5 +200,22 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
             out[f"{d}{l}"] = np.array([[float(x.shape[index])]])
     return out
 
+
+# -- variants -------------------------------------------------------------------------------------
+
+def _exact_division(problem, solution, setting) -> bool:
+    """Every stride divides its numerator: no kernel position is dropped by the floor."""
+    v = solution.values
+    for l in range(1, len(problem.spec.layers) + 1):
+        for dim, size, _ in DIMENSIONS:
+            previous = v[f"{size}{l - 1}"] if l > 1 else v[f"{size}0"]
+            k, s, p, d = (v[f"{n}{l}{dim}"][0, 0] for n in "kspd")
+            if (previous[0, 0] + 2 * p - d * (k - 1) - 1) % s:
+                return False
+    return True
+
+
+CONSTRAINTS = {"exact_division": Constraint(False, _exact_division, "every stride divides evenly (integer "
+                                            "sizes without the floor)")}
 
 kind("conv_shape")(sys.modules[__name__])
