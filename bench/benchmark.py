@@ -22,13 +22,15 @@ from solvers.problem import load  # noqa: E402
 PROBLEMS = REPO / "problems"
 ONE_PROBLEM = PROBLEMS / "loss-and-backprop" / "q2-forward-pass.yaml"
 SOLVES, REFERENCES = 200, 50
+VARIANT_SHEET = REPO / "bench" / "variants-sheet"
+VARIANT_COUNTS = (1, 10, 100)
 FIRST_SOLVE = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
+import solvers.kinds
 from solvers.problem import load
-problem = load(sys.argv[2])
 start = time.perf_counter()
-problem.module.solve(problem.spec)
+load(sys.argv[2])
 print(time.perf_counter() - start)
 """
 STAGES = {  # stage in solvers.timing.SECONDS -> what it covers
@@ -61,8 +63,8 @@ def _run_make(out: str) -> float:
     return seconds
 
 
-def build_breakdown() -> dict:
-    """One in-process build of the bank: the stage stopwatches, counts and wall times."""
+def timed_build(paths: list[Path], variants: list | None = None) -> dict:
+    """One in-process build: the stage stopwatches, counts and wall times."""
     span = []  # (start, end) of each PDF compile, to know the wall time of the parallel phase
     compile_pdf = B.compile_pdf
 
@@ -78,14 +80,39 @@ def build_breakdown() -> dict:
     try:
         with tempfile.TemporaryDirectory(prefix="bench-build-") as out:
             start = time.perf_counter()
-            solved = B.build([PROBLEMS], out)
+            report = B.build(paths, out, variants)
             wall = time.perf_counter() - start
-            pdfs = len(list(Path(out).rglob("*.pdf")))
+            pdfs = len(list(Path(out).glob("*/*.pdf")))
     finally:
         B.compile_pdf = compile_pdf
     return {"wall": wall, "seconds": dict(timing.SECONDS), "counts": dict(timing.COUNTS), "pdfs": pdfs,
             "pdflatex wall": max(e for _, e in span) - min(s for s, _ in span) if span else 0.0,
-            "sets": len(solved), "problems": sum(len(s.solutions) for s in solved)}
+            "sets": len(report.sets), "problems": sum(len(r[0].problems) for _, r in report.sets),
+            "values": report.values_checked}
+
+
+def variants_benchmark() -> None:
+    """N variants of a two-problem sheet (random logistic regression, random conv output size):
+    per-variant question and solution PDFs, HTML, answer keys, every variant verified."""
+    print(f"4. Variants of {VARIANT_SHEET.relative_to(REPO)}/ (2 problems; every variant verified, "
+          "questions + solutions PDFs, HTML, answer keys)", flush=True)
+    for count in VARIANT_COUNTS:
+        b = timed_build([VARIANT_SHEET], B.plan(1, count))
+        share = b["pdflatex wall"] / b["wall"] * 100
+        _line(f"N = {count}", b["wall"], "s", f"{b['wall'] / count * 1e3:.1f} ms per variant; pdflatex "
+              f"{b['pdflatex wall']:.2f} s wall ({share:.0f}%, {b['counts'].get('pdflatex runs', 0)} runs); "
+              f"{b['values']} values verified")
+    count = VARIANT_COUNTS[-1]
+    with tempfile.TemporaryDirectory(prefix="bench-variants-") as out:
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "solvers", "build", str(VARIANT_SHEET), "--out", out,
+                                 "--variants", str(count)], cwd=REPO, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+    if result.returncode != 0:
+        raise BuildFailed(result.stderr.strip())
+    _line(f"N = {count}, CLI", wall, "s", "python -m solvers build … --variants 100 in a fresh process "
+          "(imports and SymPy derivation included)")
+    print("  (for comparison: R/exams needs about 39 s for 100 such PDFs on these machines; target < 15 s)")
 
 
 def first_solve_in_fresh_process() -> float:
@@ -105,7 +132,8 @@ def derive_once() -> tuple[float, float, float]:
     start = time.perf_counter()
     module.solve(spec)
     first = time.perf_counter() - start
-    return first * 1e3, _mean_ms(lambda: module.solve(spec), SOLVES), _mean_ms(lambda: module.reference(spec), REFERENCES)
+    return (first * 1e3, _mean_ms(lambda: module.solve(spec), SOLVES),
+            _mean_ms(lambda: module.reference(spec), REFERENCES))
 
 
 def _mean_ms(call, times: int) -> float:
@@ -129,7 +157,7 @@ def main() -> int:
         print("  (every run is a fresh Python process: the SymPy derivation cache starts empty both times)\n")
 
         print("2. In-process breakdown of one build (solvers.build.build, jobs=2)", flush=True)
-        b = build_breakdown()
+        b = timed_build([PROBLEMS])
     except (BuildFailed, *EXPECTED_ERRORS) as error:
         print(f"error: build failed: {error}", file=sys.stderr)
         return 1
@@ -137,7 +165,8 @@ def main() -> int:
     for stage, note in STAGES.items():
         _line(stage, seconds.get(stage, 0.0), "s", f"{note} ({counts.get(stage, 0)} calls)")
     latex = seconds.get("pdflatex", 0.0)
-    _line("pdflatex", latex, "s", f"latexmk, process time summed over parallel threads (phase wall {b['pdflatex wall']:.3f} s)")
+    _line("pdflatex", latex, "s",
+          f"latexmk, process time summed over parallel threads (phase wall {b['pdflatex wall']:.3f} s)")
     other = b["wall"] - sum(seconds.get(stage, 0.0) for stage in STAGES) - b["pdflatex wall"]
     _line("remainder", other, "s", "loading, validation, other (total minus stages, pdflatex at phase wall)")
     _line("total", b["wall"], "s", f"wall, {b['sets']} sets, {b['problems']} problems")
@@ -149,11 +178,17 @@ def main() -> int:
     name = ONE_PROBLEM.relative_to(PROBLEMS)
     print(f"3. Derive once, re-evaluate ({name})", flush=True)
     _line("first, new proc", first_solve_in_fresh_process(), "ms",
-          "first solve in a fresh process: derivation cold + SymPy one-time set-up")
+          "first load + solve in a fresh process: derivation cold + SymPy one-time set-up")
     first, later, reference = derive_once()
     _line("first solve", first, "ms", "derivation cold for this structure (after the build: SymPy warmed up)")
     _line("later solves", later, "ms", f"mean of {SOLVES}, derivation cached: evaluation and answers only")
     _line("torch reference", reference, "ms", f"mean of {REFERENCES}, module.reference(spec)")
+    print()
+    try:
+        variants_benchmark()
+    except (BuildFailed, *EXPECTED_ERRORS) as error:
+        print(f"error: build failed: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

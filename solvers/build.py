@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 from pypdf import PdfReader, PdfWriter
 from tqdm import tqdm
 
@@ -250,6 +251,9 @@ def _render_all(jobs: list, jobs_at_once: int) -> list[RenderedVariant]:
     if len(jobs) < 4 or jobs_at_once < 2:
         return [_render_variant(job) for job in tqdm(jobs, **progress)]
     _JOBS[:] = jobs
+    # torch's intra-op thread pool does not survive fork: a child that inherits a pool the
+    # parent has used hangs at its first torch call. Our tensors are tiny; one thread it is.
+    torch.set_num_threads(1)
     try:
         with multiprocessing.get_context("fork").Pool(jobs_at_once) as pool:
             return list(tqdm(pool.imap(_render_job, range(len(jobs)), chunksize=4), **progress))

@@ -262,7 +262,8 @@ def test_inconsistent_requests_and_names(tmp_path, changes, field, fragments):
 
 
 @pytest.mark.parametrize("content, fragment", [
-    (mutated({("network", "layers", 0, "bias"): [0.02]}), ": network.layers[0].bias: has 1 entry, but the layer has 2 units"),
+    (mutated({("network", "layers", 0, "bias"): [0.02]}),
+     ": network.layers[0].bias: has 1 entry, but the layer has 2 units"),
     ("kind: network\ntitle: [unclosed\n", ": is not valid YAML at line 3, column 1"),
     ("- a list\n", ": must be a mapping of fields"),
     (mutated({("network", "layers", 0, "weights", 0, 1): float("nan")}), ": network.layers[0].weights"),

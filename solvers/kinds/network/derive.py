@@ -126,7 +126,8 @@ class _Builder:
         return Step("linear", z, formula, compute, {"layout": self.s.layout, "layer": l}, parts)
 
     def activation(self, act: Activation, p: Quantity, a: Quantity) -> Step:
-        facts = {"activation": act.name, "alpha": act.alpha, "input": p.key, "function": F.Call(act.name, F.Var("z", "z")),
+        facts = {"activation": act.name, "alpha": act.alpha, "input": p.key,
+                 "function": F.Call(act.name, F.Var("z", "z")),
                  "definition": act.definition(sympy.Symbol("z")) if act.elementwise else None}
         if not act.elementwise:
             exps = [sympy.exp(q - sympy.Max(*p.elements)) for q in p.elements]
