@@ -35,7 +35,7 @@ from .render import documents
 from .render.pdf import compile_pdf
 from .solution import Solution
 from .timing import timed
-from .verify import verify
+from .verify import VerificationError, verify
 
 SHEET = "sheet.yaml"
 
@@ -199,7 +199,13 @@ def solve_variant(templates: list[V.Template], variant: Variant) -> SolvedVarian
     for template in templates:
         problem, solution = V.instantiate(template, variant.seed)
         with timed("verification"):
-            checked += verify(problem, solution)
+            try:
+                checked += verify(problem, solution)
+            except VerificationError as error:
+                if template.randomized:
+                    raise VerificationError(f"{error}\n  (variant {variant.id or 'default'}, seed {variant.seed}: "
+                                            f"rebuild it with --seed {variant.seed} --variants 1)") from None
+                raise
         problems.append(problem)
         solutions.append(solution)
     return SolvedVariant(variant, problems, solutions, checked)

@@ -203,3 +203,19 @@ def test_variant_outputs_are_complete_and_reproducible(tmp_path):
     assert len(rows) == 3 * (3 + 1) and {r["variant"] for r in rows} == {"seed-5", "seed-6", "seed-7"}
     key = json.loads((a / "answer-key.json").read_text())
     assert [v["seed"] for v in key["variants"]] == [5, 6, 7]
+
+
+def test_a_variant_that_fails_verification_stops_the_build_with_its_seed(tmp_path, monkeypatch):
+    from solvers.kinds import network
+    from solvers.verify import VerificationError
+    honest = network.reference
+
+    def wrong(spec):
+        values = honest(spec)
+        values["L"] = values["L"] + 1e-3
+        return values
+
+    monkeypatch.setattr(network, "reference", wrong)
+    with pytest.raises(VerificationError, match=r"L: ours .*\n.*variant seed-4, seed 4: rebuild it with --seed 4"):
+        build.build([SHEET], tmp_path / "out", build.plan(4, 2))
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
