@@ -33,6 +33,19 @@ Title = Annotated[str, StringConstraints(min_length=1), AfterValidator(_typesett
 """Problem text (titles, statements, notes): shown as plain text, never as markup."""
 
 
+class Model(pydantic.BaseModel):
+    """A part of a problem file: unknown fields are errors, values are immutable."""
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+class SpecBase(Model):
+    """The fields every problem file has, whatever its kind."""
+    title: Title
+    statement: Text = ""
+    notes: Text = ""
+    digits: Annotated[int, pydantic.Field(ge=2, le=12)] = 4
+
+
 class ProblemError(Exception):
     """A problem file that cannot be solved as written."""
 

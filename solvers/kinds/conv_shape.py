@@ -17,11 +17,11 @@ from typing import Annotated, Literal
 import numpy as np
 import sympy
 import torch
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import Field, StrictInt
 
 from .. import formula as F
 from ..derivation import Derivation, Evaluator, Quantity, Section, Step
-from ..problem import FieldError, Text, Title, kind
+from ..problem import FieldError, Model, SpecBase, kind
 from ..solution import Answer, Item, Solution
 from ..timing import timed
 from ..variants import Constraint
@@ -31,10 +31,6 @@ NonNegative = Annotated[StrictInt, Field(ge=0)]
 PerDimension = list[Positive] | Positive
 Padding = list[NonNegative] | NonNegative
 DIMENSIONS = (("h", "H", "height"), ("w", "W", "width"))
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class FeatureMap(Model):
@@ -56,12 +52,8 @@ class Ask(Model):
     shapes: bool = True
 
 
-class Spec(Model):
+class Spec(SpecBase):
     kind: Literal["conv_shape"]
-    title: Title
-    statement: Text = ""
-    notes: Text = ""
-    digits: Annotated[int, Field(ge=2, le=12)] = 4
     input: FeatureMap
     layers: list[Layer] = Field(min_length=1)
     ask: Ask = Ask()

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictInt, StringConstraints
+from pydantic import AllowInfNan, BeforeValidator, Field, Strict, StrictInt, StringConstraints
 
 from ...activations import DEFAULT_ALPHA, NAMES, Activation
-from ...problem import FieldError, Text, Title
+from ...problem import FieldError, Model, SpecBase
 
 
 def _not_mixed(value):
@@ -33,10 +33,6 @@ Matrix = Annotated[Annotated[list[Annotated[list[Number], Field(min_length=1)]],
                    | Annotated[list[Number], Field(min_length=1)] | Number, BeforeValidator(_not_mixed)]
 LOSSES = ("cross_entropy", "binary_cross_entropy", "squared_error")
 RESERVED_NAMES = {"x", "y", "z", "a", "L", "eta", "delta", "J"}
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Layer(Model):
@@ -76,12 +72,8 @@ class Ask(Model):
     sgd: SGD | None = None
 
 
-class Spec(Model):
+class Spec(SpecBase):
     kind: Literal["network"]
-    title: Title
-    statement: Text = ""
-    notes: Text = ""
-    digits: Annotated[int, Field(ge=2, le=12)] = 4
     biases: Literal["use", "ignore"] = "use"
     kink: Literal["left", "right"] = "left"
     network: Network
