@@ -8,6 +8,7 @@ Never Max/Heaviside: SymPy's Heaviside(0) = 1/2 agrees with neither convention.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -18,6 +19,7 @@ z = sympy.Symbol("z", real=True)
 alpha = sympy.Symbol("alpha", positive=True)
 
 ELEMENTWISE = ("relu", "leaky_relu", "elu", "sigmoid", "tanh", "identity")
+SMOOTH_EXTRAS = ("softplus", "gelu")  # for activation problems; not (yet) network layers
 NAMES = ELEMENTWISE + ("softmax",)
 DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}  # PyTorch's defaults
 KINKED = ("relu", "leaky_relu", "elu")
@@ -37,13 +39,27 @@ class sigmoid(sympy.Function):
         return rf"\sigma\left({printer._print(self.args[0])}\right)"
 
 
+class softplus(sympy.Function):
+    """softplus(z) = ln(1 + e^z), with the derivative rule softplus'(z) = σ(z)."""
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, arg, **kwargs):
+        return sympy.log(1 + sympy.exp(arg))
+
+    def _latex(self, printer):
+        return rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
+
+
 def numpy_sigmoid(x):
     """σ for lambdified code; exp overflow for very negative x correctly gives 0."""
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-x))
 
 
-LAMBDIFY_MODULES = [{"sigmoid": numpy_sigmoid}, "numpy"]
+LAMBDIFY_MODULES = [{"sigmoid": numpy_sigmoid, "softplus": lambda x: np.logaddexp(0.0, x),
+                     "erf": np.vectorize(math.erf, otypes=[float])}, "numpy"]
 
 
 @dataclass(frozen=True)
@@ -67,12 +83,14 @@ class Activation:
             "sigmoid": lambda: sigmoid(arg),
             "tanh": lambda: sympy.tanh(arg),
             "identity": lambda: arg,
+            "softplus": lambda: softplus(arg),
+            "gelu": lambda: arg * (1 + sympy.erf(arg / sympy.sqrt(2))) / 2,  # z Φ(z), the exact GELU
         }[self.name]()
 
     def definition(self, arg=z) -> sympy.Expr:
         """f(arg) as a student would write its definition (σ, tanh and ELU through exponentials)."""
         expr = self.symbolic(arg)
-        return expr.rewrite(sympy.exp) if self.name in ("sigmoid", "tanh", "elu") else expr
+        return expr.rewrite(sympy.exp) if self.name in ("sigmoid", "tanh", "elu", "softplus") else expr
 
     def derivative(self, arg=z) -> sympy.Expr:
         """f'(arg), derived by SymPy, α still a symbol."""

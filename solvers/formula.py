@@ -139,6 +139,14 @@ class Sum(Node):
 
 
 @dataclass(frozen=True)
+class Relation(Node):
+    """left ρ right, ρ one of <, ≤, >, ≥, =, ≠ (written as in Python)."""
+    left: Node
+    relation: str
+    right: Node
+
+
+@dataclass(frozen=True)
 class Floor(Node):
     arg: Node
 

@@ -36,16 +36,17 @@ class Answer:
     label: F.Node
     value: np.ndarray
     integer: bool = False
+    boolean: bool = False
 
     def tolerance(self, digits: int) -> dict[str, float]:
         """What a grader should accept: the precision shown, with an absolute floor at 0;
         nothing but the exact value for an integer answer (a size, a count)."""
-        if self.integer:
+        if self.integer or self.boolean:
             return {"relative": 0.0, "absolute": 0.0}
         return {"relative": 10.0 ** (1 - digits), "absolute": 0.5 * 10.0 ** (-digits)}
 
     def as_json(self, digits: int) -> dict[str, Any]:
-        value = self.value.astype(int) if self.integer else self.value
+        value = self.value.astype(int) if self.integer else (self.value != 0 if self.boolean else self.value)
         plain = value.reshape(-1)[0].item() if value.size == 1 else value.tolist()
         if value.ndim == 2 and value.shape[1] == 1 and value.size > 1:
             plain = value[:, 0].tolist()

@@ -41,7 +41,8 @@ def hostile(tmp_path_factory):
 
 def test_every_set_has_its_four_outputs(bank):
     out, names, _ = bank
-    assert set(names) == {"loss-and-backprop", "softmax-network", "relu-networks", "convolution-shapes"}
+    assert set(names) == {"loss-and-backprop", "softmax-network", "relu-networks", "convolution-shapes",
+                          "activation-functions"}
     for set_name in names:
         for name in ("questions.pdf", "solutions.pdf", "solutions.html", "answers.json"):
             assert (out / set_name / name).stat().st_size > 0
@@ -58,6 +59,7 @@ def test_each_document_needs_one_pdflatex_run(bank):
     ("relu-networks", ["−8", "12", "6.914 × 10"]),
     ("softmax-network", ["0.6931", "0.4404", "0.8808"]),
     ("convolution-shapes", ["layer1.shape", "layer8.shape", "256"]),
+    ("activation-functions", ["−0.7769", "0.5488", "is false", "the unit has died"]),
 ])
 def test_solution_pdf_shows_the_answers(bank, folder, shown):
     text = pdf_text(bank[0] / folder / "solutions.pdf")

@@ -1,2 +1,2 @@
 """Problem kinds: one module each, registered with `solvers.problem.kind`."""
-from . import conv_shape, network  # noqa: F401
+from . import activation, conv_shape, network  # noqa: F401

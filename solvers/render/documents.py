@@ -44,6 +44,10 @@ class MathContext:
         node = _node(node)
         return self.printer.doprint(F.substitute(node, self.values) if isinstance(node, F.Node) else node)
 
+    def value(self, node):
+        """The numeric value of a quantity (for prose that depends on it, e.g. true/false)."""
+        return self.values[_node(node).key]
+
     def chain(self, lhs, *forms) -> str:
         """`lhs = form₁ = form₂ …` as one display, forms that print alike shown once."""
         texts = []
@@ -73,6 +77,12 @@ class MathContext:
             else:
                 rows.append(f"{self.tex(lhs)} &= {numbers}")
         return r"\begin{align*} " + r" \\ ".join(rows) + r" \end{align*}"
+
+
+def _answer_value(m: MathContext, answer) -> str:
+    if answer.boolean:
+        return r"\text{true}" if answer.value.reshape(-1)[0] else r"\text{false}"
+    return m.tex(F.grid(answer.value))
 
 
 def _node(thing):
@@ -122,7 +132,7 @@ def prepare(solution: Solution) -> RenderedProblem:
 
     sections = [(render("sections", section), [render("steps", step) for step in section.steps])
                 for section in solution.derivation.sections]
-    answers = [(answer.name, m.tex(answer.label), m.num(answer.label)) for answer in solution.answers]
+    answers = [(answer.name, m.tex(answer.label), _answer_value(m, answer)) for answer in solution.answers]
     return RenderedProblem(solution.name, solution.title, markup.paragraphs(solution.statement),
                            markup.paragraphs(solution.notes), [render("givens", g) for g in solution.givens],
                            [render("questions", q) for q in solution.questions],

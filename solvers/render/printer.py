@@ -149,6 +149,12 @@ class MathPrinter(LatexPrinter):
             return super()._print_Sum(node)
         return rf"\sum_{{{node.index}}} {self._wrap_sum(node.body)}"
 
+    def _print_Relation(self, node):
+        if not isinstance(node, F.Relation):
+            return super()._print_Relational(node)
+        symbol = {"<": "<", "<=": r"\le", ">": ">", ">=": r"\ge", "==": "=", "!=": r"\ne"}[node.relation]
+        return f"{self._print(node.left)} {symbol} {self._print(node.right)}"
+
     def _print_Floor(self, node):
         if not isinstance(node, F.Floor):
             return super()._print_floor(node)
