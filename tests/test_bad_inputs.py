@@ -119,7 +119,7 @@ def test_empty_file(tmp_path, text):
 
 
 @pytest.mark.parametrize("changes, field, fragments", [
-    ({("kind",): "netwrok"}, "kind", ["unknown problem kind 'netwrok'", "expected one of: conv_shape, network"]),
+    ({("kind",): "netwrok"}, "kind", ["unknown problem kind 'netwrok'", "expected one of: ", "network"]),
     ({("kind",): DELETE}, "kind", ["is missing"]),
     ({("title",): DELETE}, "title", ["is missing (required)"]),
     ({("network",): DELETE}, "network", ["is missing (required)"]),

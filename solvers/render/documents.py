@@ -114,21 +114,32 @@ def _prose_environment() -> jinja2.Environment:
 PROSE = _prose_environment()
 
 
-def _macro(library, name: str, what: str):
-    macro = getattr(library, name, None)
-    if macro is None:
-        raise RenderError(f"templates/prose/{what}.j2 has no macro {name!r}")
-    return macro
+CATEGORIES = ("givens", "questions", "conventions", "steps", "sections")
+
+
+def _libraries(kind: str, m: MathContext) -> dict[str, list]:
+    """Per category, the prose libraries to search: the kind's own folder
+    (templates/prose/<kind>/<category>.j2) first, then the shared file."""
+    found = {}
+    for what in CATEGORIES:
+        names = [f"{kind}/{what}.j2", f"{what}.j2"]
+        found[what] = [(name, PROSE.get_template(name).make_module({"m": m}))
+                       for name in names if (TEMPLATES / "prose" / name).exists()]
+    return found
 
 
 def prepare(solution: Solution) -> RenderedProblem:
     """The neutral-markup version of a solution."""
     m = MathContext(solution.values, solution.digits)
-    library = {what: PROSE.get_template(f"{what}.j2").make_module({"m": m})
-               for what in ("givens", "questions", "conventions", "steps", "sections")}
+    libraries = _libraries(solution.kind, m)
 
     def render(what: str, item) -> str:
-        return str(_macro(library[what], item.kind, what)(item)).strip()
+        for _, library in libraries[what]:
+            macro = getattr(library, item.kind, None)
+            if macro is not None:
+                return str(macro(item)).strip()
+        searched = ", ".join(f"templates/prose/{name}" for name, _ in libraries[what])
+        raise RenderError(f"no prose macro {item.kind!r} in {searched}")
 
     sections = [(render("sections", section), [render("steps", step) for step in section.steps])
                 for section in solution.derivation.sections]
