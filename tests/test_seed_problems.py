@@ -123,3 +123,10 @@ def test_001_cnn_shapes_through_four_blocks():
     expected = [(32, 28), (32, 14), (64, 14), (64, 7), (128, 7), (128, 3), (256, 3), (256, 1)]
     for l, (channels, size) in enumerate(expected, 1):
         np.testing.assert_array_equal(answers[f"layer{l}.shape"], [channels, size, size])
+
+
+def test_001_q3_2a_same_size_kernel_and_the_doubled_padding_statements():
+    answers = solve("convolution-shapes/q3-same-padding.yaml")
+    assert answers["solve.1.kernel"][0] == 5  # 32 + 2·2 − n + 1 = 32
+    assert answers["solve.2.kernel"][0] == 9  # 32 + 2·4 − n + 1 = 32
+    assert (answers["solve.2.claim"][0], answers["solve.3.claim"][0]) == (0.0, 1.0)  # "10" false, "9" true

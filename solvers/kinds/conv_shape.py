@@ -52,11 +52,26 @@ class Ask(Model):
     shapes: bool = True
 
 
+UNKNOWNS = {"kernel": "k", "stride": "s", "padding": "p"}
+
+
+class Unknown(Model):
+    """Which value of a layer's kernel, stride or padding gives the required output size
+    (`same`: the size of the layer's input), optionally with other hyperparameters changed,
+    and optionally a claim about it to answer true or false."""
+    layer: Positive
+    unknown: Literal["kernel", "stride", "padding"]
+    output: Literal["same"] | Annotated[list[Positive], Field(min_length=2, max_length=2)]
+    changes: dict[Literal["kernel", "stride", "padding", "dilation"], Positive | Literal[0]] = {}
+    claim: NonNegative | None = None
+
+
 class Spec(SpecBase):
     kind: Literal["conv_shape"]
     input: FeatureMap
     layers: list[Layer] = Field(min_length=1)
     ask: Ask = Ask()
+    solve_for: list[Unknown] = []
 
 
 def pair(value) -> tuple[int, int]:
@@ -70,6 +85,18 @@ def hyperparameters(layer: Layer) -> dict[str, tuple[int, int]]:
 
 
 def check(spec: Spec) -> None:
+    sizes_in = _check_layers(spec)
+    for i, question in enumerate(spec.solve_for):
+        _check_unknown(spec, question, sizes_in, f"solve_for[{i}]")
+
+
+def input_sizes(spec: Spec) -> list[tuple[int, int]]:
+    """The (height, width) entering each layer, by integer arithmetic."""
+    return _check_layers(spec)
+
+
+def _check_layers(spec: Spec) -> list[tuple[int, int]]:
+    sizes_in: list[tuple[int, int]] = []
     size = (spec.input.height, spec.input.width)
     for l, layer in enumerate(spec.layers, 1):
         where = f"layers[{l - 1}]"
@@ -87,6 +114,7 @@ def check(spec: Spec) -> None:
         if layer.type != "conv" and any(p > k / 2 for p, k in zip(h["p"], h["k"])):
             raise FieldError(f"{where}.padding", f"padding {list(h['p'])} is more than half the kernel "
                              f"{list(h['k'])}; pooling allows at most half")
+        sizes_in.append(size)
         new = []
         for i, (_, _, word) in enumerate(DIMENSIONS):
             span = h["d"][i] * (h["k"][i] - 1) + 1
@@ -96,6 +124,50 @@ def check(spec: Spec) -> None:
                                  f"input is only {padded} ({size[i]} + 2·{h['p'][i]}); expected a kernel that fits")
             new.append((padded - span) // h["s"][i] + 1)
         size = tuple(new)
+    return sizes_in
+
+
+def question_hyperparameters(spec: Spec, question: Unknown) -> dict[str, tuple[int, int]]:
+    """The layer's hyperparameters with the question's changes (the unknown's own left in)."""
+    h = hyperparameters(spec.layers[question.layer - 1])
+    for name, value in question.changes.items():
+        h[{"kernel": "k", "stride": "s", "padding": "p", "dilation": "d"}[name]] = (value, value)
+    return h
+
+
+def required_output(question: Unknown, size_in: tuple[int, int]) -> tuple[int, int]:
+    return size_in if question.output == "same" else tuple(question.output)
+
+
+def _output(n: int, k: int, s: int, p: int, d: int) -> int:
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def candidates(question: Unknown, h: dict, size_in, out) -> list[int]:
+    """Every value of the unknown (up to the padded size) that gives the required output."""
+    key = UNKNOWNS[question.unknown]
+    found = []
+    for value in range(0 if key == "p" else 1, 2 * max(size_in) + 2):
+        trial = {**h, key: (value, value)}
+        if all(trial["k"][i] * trial["d"][i] - trial["d"][i] + 1 <= size_in[i] + 2 * trial["p"][i]
+               and _output(size_in[i], *(trial[n][i] for n in "kspd")) == out[i] for i in range(2)):
+            found.append(value)
+    return found
+
+
+def _check_unknown(spec: Spec, question: Unknown, sizes_in, where: str) -> None:
+    if question.layer > len(spec.layers):
+        raise FieldError(f"{where}.layer", f"there is no layer {question.layer}; the problem has "
+                         f"{len(spec.layers)}")
+    if question.unknown in question.changes:
+        raise FieldError(f"{where}.changes", f"changes the unknown {question.unknown} itself")
+    size_in = sizes_in[question.layer - 1]
+    out = required_output(question, size_in)
+    found = candidates(question, question_hyperparameters(spec, question), size_in, out)
+    if len(found) != 1:
+        what = "no" if not found else f"several ({', '.join(map(str, found))})"
+        raise FieldError(f"{where}.output", f"{what} {question.unknown} value{'s give' if found else ' gives'} "
+                         f"{out[0]}×{out[1]} from {size_in[0]}×{size_in[1]}; expected a question with one answer")
 
 
 # -- derivation --------------------------------------------------------------------------------
@@ -104,12 +176,13 @@ def _q(key: str, base: str, layer: int | None) -> Quantity:
     return Quantity(key, (1, 1), F.Var(key, base, "scalar", layer))
 
 
-def structure(spec: Spec) -> tuple[str, ...]:
-    return tuple(layer.type for layer in spec.layers)
+def structure(spec: Spec) -> tuple:
+    return tuple(layer.type for layer in spec.layers), tuple(q.unknown for q in spec.solve_for)
 
 
 @lru_cache(maxsize=64)
-def derive(types: tuple[str, ...]) -> tuple[Derivation, Evaluator]:
+def derive(structure: tuple) -> tuple[Derivation, Evaluator]:
+    types, unknowns = structure
     with timed("derivation"):
         givens = [_q("C0", "C", 0), _q("H0", "H", 0), _q("W0", "W", 0)]
         sections, previous = [], {"C": givens[0], "H": givens[1], "W": givens[2]}
@@ -139,8 +212,30 @@ def derive(types: tuple[str, ...]) -> tuple[Derivation, Evaluator]:
             steps.append(Step("channels", current["C"], formula, sympy.Matrix([[channels]]), {"type": type_}))
             sections.append(Section("conv_layer", steps, {"layer": l, "type": type_}))
             previous = current
+        for i, unknown in enumerate(unknowns):
+            sections.append(_unknown_section(i, unknown, givens))
         derivation = Derivation(givens, sections)
         return derivation, derivation.compile()
+
+
+def _unknown_section(i: int, unknown: str, givens: list) -> Section:
+    """Solve ⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1 = m for the unknown, taking the division as
+    exact (the check made sure exactly one integer works, with the floor)."""
+    symbols = {name: _q(f"q{i}{name}", name, None) for name in ("n", "k", "s", "p", "d", "m")}
+    key = UNKNOWNS[unknown]
+    givens += [q for name, q in symbols.items() if name != key]
+    e = {name: q.elements[0] for name, q in symbols.items()}
+    solution = sympy.solve(sympy.Eq((e["n"] + 2 * e["p"] - e["d"] * (e["k"] - 1) - 1) / e["s"] + 1, e["m"]), e[key])
+    (value,) = solution
+    target = _q(f"q{i}{key}", key, None)
+    names = tuple((e[name], q.symbol) for name, q in symbols.items())
+    equation = F.Relation(F.Add(F.Frac(F.Add(symbols["n"].symbol, F.Mul(F.Num(2), symbols["p"].symbol),
+                                             F.Neg(F.Mul(symbols["d"].symbol, F.Paren(F.Sub(symbols["k"].symbol,
+                                                                                            F.Num(1))))), F.Num(-1)),
+                                       symbols["s"].symbol), F.Num(1)), "==", symbols["m"].symbol)
+    step = Step("solve_unknown", target, F.Sym(value, names), sympy.Matrix([[value]]),
+                {"unknown": unknown, "equation": equation, "symbols": {n: q.symbol for n, q in symbols.items()}})
+    return Section("solve_unknown", [step], {"index": i + 1, "unknown": unknown})
 
 
 def given_values(spec: Spec) -> dict[str, np.ndarray]:
@@ -150,6 +245,12 @@ def given_values(spec: Spec) -> dict[str, np.ndarray]:
             values[f"{name}{l}h"], values[f"{name}{l}w"] = h, w
         if layer.type == "conv":
             values[f"f{l}"] = layer.filters
+    sizes_in = input_sizes(spec)
+    for i, question in enumerate(spec.solve_for):
+        h = question_hyperparameters(spec, question)
+        size_in = sizes_in[question.layer - 1]
+        values.update({f"q{i}n": size_in[0], f"q{i}m": required_output(question, size_in)[0]})
+        values.update({f"q{i}{name}": h[name][0] for name in "kspd" if name != UNKNOWNS[question.unknown]})
     return {key: np.array([[float(v)]]) for key, v in values.items()}
 
 
@@ -168,6 +269,18 @@ def solve(spec: Spec, name: str = "") -> Solution:
     answers = [Answer(f"layer{l}.shape", f"C{l}", F.Grid(tuple((v,) for v in shape[l])),
                       np.array([[values[f"{d}{l}"][0, 0]] for d in "CHW"]), integer=True)
                for l in range(1, len(spec.layers) + 1)]
+    for i, question in enumerate(spec.solve_for):
+        key = f"q{i}{UNKNOWNS[question.unknown]}"
+        label = F.Var(key, UNKNOWNS[question.unknown])
+        answers.append(Answer(f"solve.{i + 1}.{question.unknown}", key, label, values[key], integer=True))
+        if question.claim is not None:
+            answers.append(Answer(f"solve.{i + 1}.claim", key, F.Relation(label, "==", F.Num(question.claim)),
+                                  np.array([[float(values[key][0, 0] == question.claim)]]), boolean=True))
+        givens.append(Item("unknown", {"index": i + 1, "layer": question.layer, "unknown": question.unknown,
+                                       "output": question.output, "changes": question.changes,
+                                       "claim": question.claim}))
+    if spec.solve_for:
+        questions.append(Item("solve_unknowns", {"count": len(spec.solve_for)}))
     return Solution(name, "conv_shape", spec.title, spec.statement, spec.notes, spec.digits, givens, questions,
                     conventions, derivation, values, answers)
 
@@ -190,7 +303,32 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
             x = module(x)
         for index, d in enumerate("CHW", 1):
             out[f"{d}{l}"] = np.array([[float(x.shape[index])]])
+    for i, question in enumerate(spec.solve_for):
+        out[f"q{i}{UNKNOWNS[question.unknown]}"] = np.array([[float(_search_with_torch(spec, question))]])
     return out
+
+
+def _search_with_torch(spec: Spec, question: Unknown) -> int:
+    """The unknown found by trying every value with a torch layer on a tensor of the layer's
+    input shape (as many channels as the input; sizes from the shapes torch produces)."""
+    x = torch.zeros(1, 1, spec.input.height, spec.input.width, dtype=torch.float64)
+    for layer in spec.layers[:question.layer - 1]:
+        h = hyperparameters(layer)
+        x = torch.nn.functional.max_pool2d(x, h["k"], h["s"], h["p"], h["d"]) if layer.type != "conv" else \
+            torch.nn.functional.conv2d(x, torch.zeros(1, 1, *h["k"], dtype=torch.float64), None, h["s"], h["p"], h["d"])
+    target = tuple(x.shape[2:]) if question.output == "same" else tuple(question.output)
+    h, key = question_hyperparameters(spec, question), UNKNOWNS[question.unknown]
+    found = []
+    for value in range(0 if key == "p" else 1, 2 * max(x.shape[2:]) + 2):
+        trial = {**h, key: (value, value)}
+        try:
+            y = torch.nn.functional.conv2d(x, torch.zeros(1, 1, *trial["k"], dtype=torch.float64), None,
+                                           trial["s"], trial["p"], trial["d"])
+        except RuntimeError:  # the kernel does not fit
+            continue
+        if tuple(y.shape[2:]) == target:
+            found.append(value)
+    return found[0] if len(found) == 1 else -1
 
 
 # -- variants -------------------------------------------------------------------------------------
