@@ -238,7 +238,8 @@ def _render_variant(job: tuple[ProblemSet, list[V.Template], Variant, str]) -> R
     problem_set, templates, variant, title = job
     solved = solve_variant(templates, variant)
     with timed("rendering"):
-        rendered = documents.RenderedVariant(variant.label, [documents.prepare(s) for s in solved.solutions])
+        prefix = f"fig-{variant.id or 'sheet'}"
+        rendered = documents.RenderedVariant(variant.label, [documents.prepare(s, prefix) for s in solved.solutions])
         html = documents.render_html(title, rendered)
     return RenderedVariant(variant, rendered, html, documents.answers_of(solved.solutions),
                            [p.name for p in solved.problems], solved.values_checked)
@@ -273,6 +274,10 @@ def write_set(problem_set: ProblemSet, rendered: list[RenderedVariant], folder: 
     title = problem_set.title
     with timed("rendering"):
         docs = [r.latex for r in rendered]
+        for problem in (p for doc in docs for p in doc.problems):
+            for name, (pdf, _) in problem.figures.items():
+                (folder / "figures").mkdir(exist_ok=True)
+                (folder / "figures" / f"{name}.pdf").write_bytes(pdf)
         (folder / "questions.tex").write_text(documents.render_latex("questions.tex.j2", title, docs))
         (folder / "solutions.tex").write_text(documents.render_latex("solutions.tex.j2", title, docs))
         if rendered[0].variant.id is None:

@@ -7,7 +7,7 @@ Prose is not here; templates key it by `kind`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -18,6 +18,15 @@ from .derivation import Derivation
 def displayed(value, digits: int):
     """`value` (a number or an array) rounded to `digits` significant digits, as shown."""
     return np.vectorize(lambda v: float(f"{v:.{digits}g}"), otypes=[float])(value)
+
+
+@dataclass
+class Figure:
+    """A drawing of a solution: `draw(ax)` plots onto matplotlib axes (the kind knows what to
+    draw, the renderer how to store it). `name` is unique within the problem."""
+    name: str
+    draw: Callable[[Any], None]
+    size: tuple[float, float] = (5.0, 4.0)
 
 
 @dataclass
@@ -68,3 +77,4 @@ class Solution:
     derivation: Derivation
     values: dict[str, np.ndarray]
     answers: list[Answer]
+    closing: list[Item] = field(default_factory=list)  # shown after the steps: figures, exact forms

@@ -9,7 +9,8 @@ and step kinds, never networks.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from markupsafe import Markup
 
 from .. import formula as F
 from ..solution import Solution
-from . import markup
+from . import figures, markup
 from .printer import MathPrinter
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -32,8 +33,15 @@ class MathContext:
     """What prose templates call as `m`: formulas printed symbolically or with the
     solution's numbers, and the usual chains of equalities."""
 
-    def __init__(self, values: dict, digits: int):
+    def __init__(self, values: dict, digits: int, figure_prefix: str = "fig"):
         self.values, self.printer = values, MathPrinter({"digits": digits})
+        self.figure_prefix, self.figures_used = figure_prefix, {}
+
+    def figure(self, figure) -> str:
+        """The markup that places a figure of the solution (drawn when the document is written)."""
+        filename = re.sub(r"[^A-Za-z0-9-]", "-", f"{self.figure_prefix}-{figure.name}")
+        self.figures_used[filename] = figure
+        return markup.figure_token(filename)
 
     def tex(self, node) -> str:
         """LaTeX of a node (a formula, a SymPy expression, a quantity, a number) as written."""
@@ -104,6 +112,8 @@ class RenderedProblem:
     conventions: list[str]
     sections: list[tuple[str, list[str]]]
     answers: list[tuple[str, str, str]]
+    closing: list[str] = field(default_factory=list)
+    figures: dict[str, tuple[bytes, str]] = field(default_factory=dict)  # name → (PDF, SVG)
 
 
 def _prose_environment() -> jinja2.Environment:
@@ -114,7 +124,7 @@ def _prose_environment() -> jinja2.Environment:
 PROSE = _prose_environment()
 
 
-CATEGORIES = ("givens", "questions", "conventions", "steps", "sections")
+CATEGORIES = ("givens", "questions", "conventions", "steps", "sections", "closing")
 
 
 def _libraries(kind: str, m: MathContext) -> dict[str, list]:
@@ -128,9 +138,9 @@ def _libraries(kind: str, m: MathContext) -> dict[str, list]:
     return found
 
 
-def prepare(solution: Solution) -> RenderedProblem:
-    """The neutral-markup version of a solution."""
-    m = MathContext(solution.values, solution.digits)
+def prepare(solution: Solution, figure_prefix: str = "fig") -> RenderedProblem:
+    """The neutral-markup version of a solution, its figures drawn as PDF and SVG."""
+    m = MathContext(solution.values, solution.digits, f"{figure_prefix}-{solution.name}")
     libraries = _libraries(solution.kind, m)
 
     def render(what: str, item) -> str:
@@ -144,10 +154,13 @@ def prepare(solution: Solution) -> RenderedProblem:
     sections = [(render("sections", section), [render("steps", step) for step in section.steps])
                 for section in solution.derivation.sections]
     answers = [(answer.name, m.tex(answer.label), _answer_value(m, answer)) for answer in solution.answers]
-    return RenderedProblem(solution.name, solution.title, markup.paragraphs(solution.statement),
-                           markup.paragraphs(solution.notes), [render("givens", g) for g in solution.givens],
-                           [render("questions", q) for q in solution.questions],
-                           [render("conventions", c) for c in solution.conventions], sections, answers)
+    rendered = RenderedProblem(solution.name, solution.title, markup.paragraphs(solution.statement),
+                               markup.paragraphs(solution.notes), [render("givens", g) for g in solution.givens],
+                               [render("questions", q) for q in solution.questions],
+                               [render("conventions", c) for c in solution.conventions], sections, answers,
+                               closing=[render("closing", c) for c in solution.closing])
+    rendered.figures = {name: (figures.to_pdf(f), figures.to_svg(f)) for name, f in m.figures_used.items()}
+    return rendered
 
 
 def _latex_environment() -> jinja2.Environment:
@@ -163,7 +176,7 @@ def _latex_environment() -> jinja2.Environment:
 def _html_environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "html"), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, autoescape=True)
-    env.filters["prose"] = lambda text: Markup(markup.to_html(text))
+    env.filters["prose"] = jinja2.pass_context(lambda context, text: Markup(markup.to_html(text, context["svgs"])))
     env.filters["mathml"] = lambda tex: Markup(markup.math_to_mathml(tex))
     return env
 
@@ -184,8 +197,9 @@ def render_latex(template: str, title: str, variants: list[RenderedVariant]) -> 
 
 
 def render_html(title: str, variant: RenderedVariant) -> str:
+    svgs = {name: svg for p in variant.problems for name, (_, svg) in p.figures.items()}
     return HTML.get_template("solutions.html.j2").render(title=title, label=variant.label,
-                                                         problems=variant.problems)
+                                                         problems=variant.problems, svgs=svgs)
 
 
 def answers_of(solutions: list[Solution]) -> list[dict[str, Any]]:

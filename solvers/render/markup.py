@@ -18,6 +18,7 @@ from latex2mathml.converter import convert as latex_to_mathml
 MATH = re.compile(r"\\\((?P<inline>.+?)\\\)|\\\[(?P<display>.+?)\\\]|(?P<align>\\begin\{align\*\}.+?\\end\{align\*\})",
                   re.DOTALL)
 BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+FIGURE = re.compile(r"\[\[figure ([A-Za-z0-9-]+)\]\]")
 
 LATEX_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
@@ -66,15 +67,29 @@ def paragraphs(text: str) -> list[str]:
     return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
 
 
+def figure_token(filename: str) -> str:
+    """The markup for a figure, a block of its own: `[[figure NAME]]` (NAME without extension)."""
+    return f"\n\n[[figure {filename}]]\n\n"
+
+
 def to_latex(markup: str) -> str:
-    """Neutral markup as LaTeX."""
-    return "\n\n".join(_translate(p, _latex_text, _latex_math) for p in _blocks(markup))
-
-
-def to_html(markup: str) -> str:
-    """Neutral markup as HTML with MathML."""
+    """Neutral markup as LaTeX (a figure is figures/NAME.pdf beside the document)."""
     out = []
     for block in _blocks(markup):
+        figure = FIGURE.fullmatch(block)
+        out.append(rf"\begin{{center}}\includegraphics[width=0.7\linewidth]{{figures/{figure.group(1)}.pdf}}\end{{center}}"
+                   if figure else _translate(block, _latex_text, _latex_math))
+    return "\n\n".join(out)
+
+
+def to_html(markup: str, svgs: dict[str, str] | None = None) -> str:
+    """Neutral markup as HTML with MathML; figures inline from `svgs` (name → SVG)."""
+    out = []
+    for block in _blocks(markup):
+        figure = FIGURE.fullmatch(block)
+        if figure:
+            out.append(f'<figure class="plot">{(svgs or {})[figure.group(1)]}</figure>')
+            continue
         body = _translate(block, _html_text, _html_math)
         out.append(body if body.startswith("<math") and body.endswith("</math>") else f"<p>{body}</p>")
     return "\n".join(out)
