@@ -30,7 +30,7 @@ def format_number(value: float, digits: int) -> str:
     """`value` to `digits` significant digits, as LaTeX (10^k notation when tiny or huge)."""
     if not math.isfinite(value):
         return r"\infty" if value > 0 else (r"-\infty" if value < 0 else r"\mathrm{NaN}")
-    if value == int(value) and abs(value) < 1e6:
+    if value == int(value) and abs(value) < 1e15:  # whole numbers exactly (float64 is exact below 2^53)
         return str(int(value))
     text = f"{value:.{digits}g}"
     if "e" in text:
