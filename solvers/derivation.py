@@ -27,6 +27,18 @@ class Quantity:
     shape: tuple[int, int]
     symbol: F.Var | F.Partial
 
+    @classmethod
+    def named(cls, key: str, rows: int, cols: int, base: str, layer: int | None = None, primes: int = 0,
+              style: str | None = None) -> "Quantity":
+        """A rows × cols quantity shown as `base` (with the layer as a superscript); its style
+        (scalar, bold vector or matrix) follows from the shape unless given."""
+        style = style or ("scalar" if rows == cols == 1 else ("vector" if cols == 1 else "matrix"))
+        return cls(key, (rows, cols), F.Var(key, base, style, layer, (), primes))
+
+    def at(self, *index) -> F.Var | F.Partial:
+        """The display symbol of one entry; a 1×1 quantity is its own only entry."""
+        return self.symbol if self.shape == (1, 1) else self.entry(*index)
+
     @property
     def elements(self) -> sympy.Matrix:
         """One SymPy symbol per entry, for use in later steps' expressions."""

@@ -99,13 +99,6 @@ def check(spec: Spec) -> None:
 
 # -- derivation ------------------------------------------------------------------------------------
 
-def _q(key: str, rows: int, cols: int, base: str, layer=None) -> Quantity:
-    shape = "scalar" if rows == cols == 1 else ("vector" if cols == 1 else "matrix")
-    return Quantity(key, (rows, cols), F.Var(key, base, shape, layer))
-
-
-def _entry(q: Quantity, *index):
-    return q.symbol if q.shape == (1, 1) else q.entry(*index)
 
 
 def _facts(act: Activation) -> dict:
@@ -122,21 +115,22 @@ def derive(structure: tuple) -> tuple[Derivation, Evaluator]:
     acts, points, chain, comparisons, dead = structure
     with timed("derivation"):
         givens, sections = [], []
-        t = _q("t", points, 1, "t")
+        t = Quantity.named("t", points, 1, "t")
         if points:
             givens.append(t)
         for k, act in enumerate(acts, 1):
             steps = []
             if points:
-                value, slope = _q(f"f{k}", points, 1, f"f_{k}"), _q(f"df{k}", points, 1, f"f'_{k}")
+                value = Quantity.named(f"f{k}", points, 1, f"f_{k}")
+                slope = Quantity.named(f"df{k}", points, 1, f"f'_{k}")
                 f, d = act.numeric(act.symbolic()), act.numeric(act.derivative())
                 z = sympy.Symbol("z", real=True)
                 steps.append(Step("function_values", value, F.Call(act.name, t.symbol),
                                   sympy.Matrix([f.subs(z, e) for e in t.elements]), {"activation": act.name},
-                                  [(_entry(value, i), F.Call(act.name, _entry(t, i))) for i in range(points)]))
+                                  [(value.at(i), F.Call(act.name, t.at(i))) for i in range(points)]))
                 steps.append(Step("derivative_values", slope, F.Call(act.name, t.symbol, derivative=True),
                                   sympy.Matrix([d.subs(z, e) for e in t.elements]), {"activation": act.name},
-                                  [(_entry(slope, i), F.Call(act.name, _entry(t, i), derivative=True))
+                                  [(slope.at(i), F.Call(act.name, t.at(i), derivative=True))
                                    for i in range(points)]))
             sections.append(Section("activation_function", steps, _facts(act)))
         if chain:
@@ -150,27 +144,28 @@ def derive(structure: tuple) -> tuple[Derivation, Evaluator]:
 
 
 def _chain_section(acts, features: int, bias: bool, givens: list) -> Section:
-    x, w, b = _q("x", features, 1, "x"), _q("w", features, 1, "w"), _q("b", 1, 1, "b")
-    s = _q("s", 1, 1, "s")
+    x, w = Quantity.named("x", features, 1, "x"), Quantity.named("w", features, 1, "w")
+    b = Quantity.named("b", 1, 1, "b")
+    s = Quantity.named("s", 1, 1, "s")
     givens += [x, w] + ([b] if bias else [])
     product = F.Mul(F.Transpose(w.symbol), x.symbol)
     compute = (w.elements.T * x.elements)[0] + (b.elements[0] if bias else 0)
     steps = [Step("chain_preactivation", s, F.Add(product, b.symbol) if bias else product, sympy.Matrix([[compute]]),
-                  {}, [(s.symbol, F.Add(*[F.Mul(_entry(w, j), _entry(x, j)) for j in range(features)],
+                  {}, [(s.symbol, F.Add(*[F.Mul(w.at(j), x.at(j)) for j in range(features)],
                                         *([b.symbol] if bias else [])))])]
     for k, act in enumerate(acts, 1):
         gradient = Quantity(f"dh_dw{k}", (features, 1), F.Partial(f"dh_dw{k}", F.Var("h", "h"), w.symbol))
         slope = act.numeric(act.derivative()).subs(sympy.Symbol("z", real=True), s.elements[0])
         steps.append(Step("chain_gradient", gradient, F.Mul(F.Call(act.name, s.symbol, derivative=True), x.symbol),
-                          slope * x.elements, {**_facts(act), "s": s.symbol, "x_j": _entry(x, "j"),
-                                               "w_j": _entry(w, "j"), "dh_dwj": gradient.entry("j")}))
+                          slope * x.elements, {**_facts(act), "s": s.symbol, "x_j": x.at("j"),
+                                               "w_j": w.at("j"), "dh_dwj": gradient.entry("j")}))
     return Section("chain", steps, {"bias": bias})
 
 
 def _comparison_section(i: int, left: Activation, right: Activation, givens: list) -> Section:
-    at = _q(f"at{i}", 1, 1, "z")
+    at = Quantity.named(f"at{i}", 1, 1, "z")
     givens.append(at)
-    pair = _q(f"cmp{i}", 2, 1, "c")
+    pair = Quantity.named(f"cmp{i}", 2, 1, "c")
     z = sympy.Symbol("z", real=True)
     compute = sympy.Matrix([a.numeric(a.derivative()).subs(z, at.elements[0]) for a in (left, right)])
     calls = [F.Call(a.name, at.symbol, derivative=True) for a in (left, right)]
@@ -180,9 +175,10 @@ def _comparison_section(i: int, left: Activation, right: Activation, givens: lis
 
 
 def _dead_section(examples: int, features: int, kink: str, givens: list) -> Section:
-    X, v, c = _q("X", examples, features, "X"), _q("v", features, 1, "w"), _q("c", 1, 1, "b")
+    X, v = Quantity.named("X", examples, features, "X"), Quantity.named("v", features, 1, "w")
+    c = Quantity.named("c", 1, 1, "b")
     givens += [X, v, c]
-    zd = _q("zd", examples, 1, "z")
+    zd = Quantity.named("zd", examples, 1, "z")
     steps = [Step("dead_preactivations", zd, F.Add(F.Mul(X.symbol, v.symbol), c.symbol),
                   X.elements * v.elements + sympy.ones(examples, 1) * c.elements[0], {})]
     for name in DEAD_FAMILY:

@@ -172,9 +172,6 @@ def _check_unknown(spec: Spec, question: Unknown, sizes_in, where: str) -> None:
 
 # -- derivation --------------------------------------------------------------------------------
 
-def _q(key: str, base: str, layer: int | None) -> Quantity:
-    return Quantity(key, (1, 1), F.Var(key, base, "scalar", layer))
-
 
 def structure(spec: Spec) -> tuple:
     return tuple(layer.type for layer in spec.layers), tuple(q.unknown for q in spec.solve_for)
@@ -184,17 +181,17 @@ def structure(spec: Spec) -> tuple:
 def derive(structure: tuple) -> tuple[Derivation, Evaluator]:
     types, unknowns = structure
     with timed("derivation"):
-        givens = [_q("C0", "C", 0), _q("H0", "H", 0), _q("W0", "W", 0)]
+        givens = [Quantity.named(f"{d}0", 1, 1, d, 0) for d in "CHW"]
         sections, previous = [], {"C": givens[0], "H": givens[1], "W": givens[2]}
         for l, type_ in enumerate(types, 1):
-            params = {f"{name}{dim}": _q(f"{name}{l}{dim}", f"{name}_{dim}", l)
+            params = {f"{name}{dim}": Quantity.named(f"{name}{l}{dim}", 1, 1, f"{name}_{dim}", l)
                       for name in "kspd" for dim, _, _ in DIMENSIONS}
             givens += params.values()
             steps, current = [], {}
             for dim, size, word in DIMENSIONS:
                 k, s, p, d = (params[f"{n}{dim}"] for n in "kspd")
                 n_in = previous[size]
-                out = _q(f"{size}{l}", size, l)
+                out = Quantity.named(f"{size}{l}", 1, 1, size, l)
                 numerator = F.Add(n_in.symbol, F.Mul(F.Num(2), p.symbol),
                                   F.Neg(F.Mul(d.symbol, F.Paren(F.Sub(k.symbol, F.Num(1))))), F.Num(-1))
                 formula = F.Add(F.Floor(F.Frac(numerator, s.symbol)), F.Num(1))
@@ -203,12 +200,12 @@ def derive(structure: tuple) -> tuple[Derivation, Evaluator]:
                 steps.append(Step("output_size", out, formula, sympy.Matrix([[compute]]), {"dimension": word}))
                 current[size] = out
             if type_ == "conv":
-                filters = _q(f"f{l}", "f", l)
+                filters = Quantity.named(f"f{l}", 1, 1, "f", l)
                 givens.append(filters)
                 channels, formula = filters.elements[0], filters.symbol
             else:
                 channels, formula = previous["C"].elements[0], previous["C"].symbol
-            current["C"] = _q(f"C{l}", "C", l)
+            current["C"] = Quantity.named(f"C{l}", 1, 1, "C", l)
             steps.append(Step("channels", current["C"], formula, sympy.Matrix([[channels]]), {"type": type_}))
             sections.append(Section("conv_layer", steps, {"layer": l, "type": type_}))
             previous = current
@@ -221,13 +218,13 @@ def derive(structure: tuple) -> tuple[Derivation, Evaluator]:
 def _unknown_section(i: int, unknown: str, givens: list) -> Section:
     """Solve ⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1 = m for the unknown, taking the division as
     exact (the check made sure exactly one integer works, with the floor)."""
-    symbols = {name: _q(f"q{i}{name}", name, None) for name in ("n", "k", "s", "p", "d", "m")}
+    symbols = {name: Quantity.named(f"q{i}{name}", 1, 1, name, None) for name in ("n", "k", "s", "p", "d", "m")}
     key = UNKNOWNS[unknown]
     givens += [q for name, q in symbols.items() if name != key]
     e = {name: q.elements[0] for name, q in symbols.items()}
     solution = sympy.solve(sympy.Eq((e["n"] + 2 * e["p"] - e["d"] * (e["k"] - 1) - 1) / e["s"] + 1, e["m"]), e[key])
     (value,) = solution
-    target = _q(f"q{i}{key}", key, None)
+    target = Quantity.named(f"q{i}{key}", 1, 1, key, None)
     names = tuple((e[name], q.symbol) for name, q in symbols.items())
     equation = F.Relation(F.Add(F.Frac(F.Add(symbols["n"].symbol, F.Mul(F.Num(2), symbols["p"].symbol),
                                              F.Neg(F.Mul(symbols["d"].symbol, F.Paren(F.Sub(symbols["k"].symbol,

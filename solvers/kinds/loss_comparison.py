@@ -170,9 +170,6 @@ def _general(loss: str, y: list, g: list) -> sympy.Expr:
     return sympy.Piecewise((-1, sympy.Eq(ARGMAX, _first(y, largest=True))), (0, True))
 
 
-def _q(key: str, rows: int, base: str, layer: int | None = None) -> Quantity:
-    return Quantity(key, (rows, 1), F.Var(key, base, "vector" if rows > 1 else "scalar", layer))
-
 
 def structure(spec: Spec) -> tuple:
     return (classes(spec)[0], len(spec.candidates), true_class(spec), tuple(spec.losses), spec.ask.sgd,
@@ -184,8 +181,8 @@ def derive(structure: tuple) -> tuple[Derivation, Evaluator]:
     """structure = (classes, candidates, true class (0-based), losses, sgd asked, labels or None)."""
     n, m, c, losses, sgd, labels = structure
     with timed("derivation"):
-        y = _q("y", n, "y")
-        candidates = [_q(f"g{k}", n, "g", k) for k in range(1, m + 1)]
+        y = Quantity.named("y", n, 1, "y")
+        candidates = [Quantity.named(f"g{k}", n, 1, "g", k) for k in range(1, m + 1)]
         g = F.Var("g", "g", "vector")
         p = [sympy.Symbol(f"p{i}", positive=True) for i in range(n)]
         generic = {p[i]: g.entry(i) for i in range(n)} | {ARGMAX: F.Call("argmax", g)}
@@ -201,9 +198,9 @@ def derive(structure: tuple) -> tuple[Derivation, Evaluator]:
 def _loss_section(loss, reduced, p, c, candidates, generic, labels) -> Section:
     steps = []
     for k, g in enumerate(candidates, 1):
-        target = _q(f"{loss}{k}", 1, BASES[loss], k)
+        target = Quantity.named(f"{loss}{k}", 1, 1, BASES[loss], k)
         if loss == "accuracy":
-            top = _q(f"top{k}", 1, r"\hat{c}", k)
+            top = Quantity.named(f"top{k}", 1, 1, r"\hat{c}", k)
             entries = tuple(g.entry(i) for i in range(len(p)))
             steps.append(Step("predicted_class", top, F.Call("argmax", F.Grid((entries,))),
                               sympy.Matrix([[_first(list(g.elements), largest=True)]]), {"candidate": k}))
@@ -221,7 +218,7 @@ def _loss_section(loss, reduced, p, c, candidates, generic, labels) -> Section:
         if not sympy.is_strictly_decreasing(reduced, sympy.Interval.open(0, 1), p[c]):
             raise ArithmeticError(f"{loss}: SymPy could not show the loss decreasing in the true class's entry")
         losses = [s.target for s in steps]
-        best = _q(f"best_{loss}", 1, BASES[loss].replace("L", "k^{*}", 1))
+        best = Quantity.named(f"best_{loss}", 1, 1, BASES[loss].replace("L", "k^{*}", 1))
         formula = F.Call("argmin", F.Grid((tuple(q.symbol for q in losses),)))
         compute = sympy.Matrix([[_first([q.elements[0] for q in losses])]])
         steps.append(Step("best_candidate", best, formula, compute,

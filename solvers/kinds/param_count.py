@@ -166,9 +166,6 @@ def _walk(where: str, layer: Layer, shape: tuple) -> tuple[tuple, tuple[int, int
 
 # -- derivation -----------------------------------------------------------------------------------
 
-def _q(key: str, base: str, layer: int | None = None) -> Quantity:
-    return Quantity(key, (1, 1), F.Var(key, base, "scalar", layer))
-
 
 def _e(q: Quantity) -> sympy.Symbol:
     return q.elements[0]
@@ -187,7 +184,7 @@ def derive(structure: tuple) -> tuple[Derivation, Evaluator]:
     """structure = (image input?, ((layer type, bias?), ...))."""
     image, layers = structure
     with timed("derivation"):
-        shape = {d: _q(f"{d}0", d, 0) for d in ("CHW" if image else "N")}
+        shape = {d: Quantity.named(f"{d}0", 1, 1, d, 0) for d in ("CHW" if image else "N")}
         givens, sections, rows, learned = list(shape.values()), [], [], []
         for l, (type_, bias) in enumerate(layers, 1):
             steps: list[Step] = []
@@ -209,18 +206,19 @@ def derive(structure: tuple) -> tuple[Derivation, Evaluator]:
 def _shape_steps(l: int, type_: str, shape: dict, givens: list, steps: list) -> dict[str, Quantity]:
     """The steps that give layer l's output shape; returns its quantities."""
     if type_ == "dense":
-        units = _q(f"N{l}", "N", l)
+        units = Quantity.named(f"N{l}", 1, 1, "N", l)
         givens.append(units)
         return {"N": units}
     if type_ == "flatten":
-        out = _q(f"N{l}", "N", l)
+        out = Quantity.named(f"N{l}", 1, 1, "N", l)
         sources = [shape[d] for d in "CHW"]
         steps.append(Step("flatten", out, F.Mul(*(q.symbol for q in sources)),
                           _m(sympy.Mul(*(_e(q) for q in sources)))))
         return {"N": out}
-    new = {d: _q(f"{d}{l}", d, l) for d in shape}
+    new = {d: Quantity.named(f"{d}{l}", 1, 1, d, l) for d in shape}
     if type_ in WINDOW:
-        params = {f"{n}{dim}": _q(f"{n}{l}{dim}", f"{n}_{dim}", l) for n in "ksp" for dim, _, _ in DIMENSIONS}
+        params = {f"{n}{dim}": Quantity.named(f"{n}{l}{dim}", 1, 1, f"{n}_{dim}", l)
+                  for n in "ksp" for dim, _, _ in DIMENSIONS}
         givens += params.values()
         for dim, size, word in DIMENSIONS:
             k, s, p = (params[f"{n}{dim}"] for n in "ksp")
@@ -229,7 +227,7 @@ def _shape_steps(l: int, type_: str, shape: dict, givens: list, steps: list) -> 
             compute = sympy.floor((_e(shape[size]) + 2 * _e(p) - _e(k)) / _e(s)) + 1
             steps.append(Step("output_size", new[size], formula, _m(compute), {"dimension": word, "type": type_}))
     if type_ == "conv":
-        filters = _q(f"f{l}", "f", l)
+        filters = Quantity.named(f"f{l}", 1, 1, "f", l)
         givens.append(filters)
         steps.insert(0, Step("channels", new["C"], filters.symbol, _m(_e(filters))))
     kept = [d for d in shape if not (type_ in WINDOW and d in "HW") and not (type_ == "conv" and d == "C")]
@@ -242,16 +240,16 @@ def _shape_steps(l: int, type_: str, shape: dict, givens: list, steps: list) -> 
 
 def _count_steps(l: int, type_: str, bias: bool, shape: dict, new: dict, givens: list, steps: list) -> tuple:
     """The steps that count layer l's weights, biases and parameters; returns their quantities."""
-    total = _q(f"P{l}", "P", l)
+    total = Quantity.named(f"P{l}", 1, 1, "P", l)
     if type_ not in LEARNED:
         steps.append(Step("no_parameters", total, F.Num(0), _m(sympy.Integer(0)), {"type": type_}))
         return None, None, total
-    weights, biases = _q(f"Pw{l}", "P_w", l), _q(f"Pb{l}", "P_b", l)
+    weights, biases = Quantity.named(f"Pw{l}", 1, 1, "P_w", l), Quantity.named(f"Pb{l}", 1, 1, "P_b", l)
     channels = shape["C" if "C" in shape else "N"]
     facts = {"type": type_, "bias": bias, "per": "channel" if "C" in shape else "entry", "units": new.get("N")}
     if type_ == "conv":
-        k_h, k_w = (_q(f"k{l}{dim}", f"k_{dim}", l) for dim, _, _ in DIMENSIONS)
-        filters = _q(f"f{l}", "f", l)
+        k_h, k_w = (Quantity.named(f"k{l}{dim}", 1, 1, f"k_{dim}", l) for dim, _, _ in DIMENSIONS)
+        filters = Quantity.named(f"f{l}", 1, 1, "f", l)
         factors, per_unit = (k_h, k_w, channels, filters), filters
     elif type_ == "dense":
         factors, per_unit = (channels, new["N"]), new["N"]
@@ -271,13 +269,13 @@ def _count_steps(l: int, type_: str, bias: bool, shape: dict, new: dict, givens:
 
 def _totals(learned: list, rows: list, without_biases: bool) -> Section:
     steps = []
-    quantities = {"w": _q("Pw", "P_w"), "b": _q("Pb", "P_b")}
+    quantities = {"w": Quantity.named("Pw", 1, 1, "P_w"), "b": Quantity.named("Pb", 1, 1, "P_b")}
     for index, (name, q) in enumerate(quantities.items()):
         parts = [counts[index] for counts in learned]
         formula = F.Add(*(p.symbol for p in parts)) if len(parts) > 1 else (parts[0].symbol if parts else F.Num(0))
         steps.append(Step(f"total_{name}", q, formula, _m(sum((_e(p) for p in parts), sympy.Integer(0))),
                           {"terms": tuple(p.symbol for p in parts)}))
-    total = _q("P", "P")
+    total = Quantity.named("P", 1, 1, "P")
     steps.append(Step("total", total, F.Add(quantities["w"].symbol, quantities["b"].symbol),
                       _m(_e(quantities["w"]) + _e(quantities["b"])),
                       {"without_biases": without_biases, "weights": quantities["w"].symbol}))

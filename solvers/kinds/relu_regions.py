@@ -85,10 +85,6 @@ def check(spec: Spec) -> None:
                          "unless every hidden unit has the same outgoing weights (equal rows of output.weights)")
 
 
-def _q(key: str, rows: int, cols: int, base: str, layer=None) -> Quantity:
-    shape = "scalar" if rows == cols == 1 else ("vector" if cols == 1 else "matrix")
-    return Quantity(key, (rows, cols), F.Var(key, base, shape, layer))
-
 
 def structure(spec: Spec) -> tuple:
     solve_for = None
@@ -102,15 +98,15 @@ def structure(spec: Spec) -> tuple:
 def derive(structure: tuple) -> tuple[Derivation, Evaluator]:
     hidden, classes, inputs, solve_for, cases = structure
     with timed("derivation"):
-        W, b = _q("W", 2, hidden, "W", 1), _q("b", hidden, 1, "b", 1)
-        V, c = _q("V", hidden, classes, "W", 2), _q("c", classes, 1, "b", 2)
+        W, b = Quantity.named("W", 2, hidden, "W", 1), Quantity.named("b", hidden, 1, "b", 1)
+        V, c = Quantity.named("V", hidden, classes, "W", 2), Quantity.named("c", classes, 1, "b", 2)
         givens, sections = [W, b, V, c], [Section("boundaries", [], _boundary_facts(hidden, W, b))]
         if solve_for:
             sections.append(_points_section(solve_for, W, b, givens))
         if inputs:
-            X = _q("X", 2, inputs, "X")
+            X = Quantity.named("X", 2, inputs, "X")
             givens.append(X)
-            Z, A = _q("Z", hidden, inputs, "Z", 1), _q("A", hidden, inputs, "A", 1)
+            Z, A = Quantity.named("Z", hidden, inputs, "Z", 1), Quantity.named("A", hidden, inputs, "A", 1)
             z = W.elements.T * X.elements + b.elements * sympy.ones(1, inputs)
             relu = sympy.Matrix(hidden, inputs, lambda i, j: sympy.Piecewise((Z.elements[i, j], Z.elements[i, j] > 0),
                                                                                (0, True)))
@@ -140,15 +136,15 @@ def _points_section(solve_for, W: Quantity, b: Quantity, givens: list) -> Sectio
     x1, x2 = sympy.symbols("x_1 x_2", real=True)
     w1, w2, bj = W.elements[0, j], W.elements[1, j], b.elements[j]
     (solved,) = sympy.solve(sympy.Eq(w1 * x1 + w2 * x2 + bj, 0), x2 if free == "x2" else x1)
-    T = _q(f"T{unit}", count, 1, "t")
+    T = Quantity.named(f"T{unit}", count, 1, "t")
     givens.append(T)
-    P = _q(f"P{unit}", 2, count, "P")
+    P = Quantity.named(f"P{unit}", 2, count, "P")
     rows = []
     for t in T.elements:
         other = solved.subs(x1 if free == "x2" else x2, t)
         rows.append((t, other) if free == "x2" else (other, t))
     points = sympy.Matrix(2, count, lambda r, k: rows[k][r])
-    ZP = _q(f"ZP{unit}", count, 1, "z")
+    ZP = Quantity.named(f"ZP{unit}", count, 1, "z")
     check_zero = sympy.Matrix([w1 * P.elements[0, k] + w2 * P.elements[1, k] + bj for k in range(count)])
     names = ((w1, W.entry(0, j)), (w2, W.entry(1, j)), (bj, b.entry(j)))
     return Section("boundary_points", [
@@ -159,9 +155,9 @@ def _points_section(solve_for, W: Quantity, b: Quantity, givens: list) -> Sectio
 
 
 def _sum_case_section(i: int, V: Quantity, c: Quantity, classes: int, givens: list) -> Section:
-    s = _q(f"s{i}", 1, 1, "s")
+    s = Quantity.named(f"s{i}", 1, 1, "s")
     givens.append(s)
-    O = _q(f"O{i}", classes, 1, "a", 2)
+    O = Quantity.named(f"O{i}", classes, 1, "a", 2)
     z = [s.elements[0] * V.elements[0, k] + c.elements[k] for k in range(classes)]
     exact = [sympy.exp(zk) / sum(sympy.exp(zm) for zm in z) for zk in z]
     m = sympy.Max(*z)

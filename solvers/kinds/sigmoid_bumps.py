@@ -104,10 +104,6 @@ def check(spec: Spec) -> None:
                              f"on [{a}, {b}]")
 
 
-def _q(key, rows, cols, base) -> Quantity:
-    shape = "scalar" if rows == cols == 1 else ("vector" if cols == 1 else "matrix")
-    return Quantity(key, (rows, cols), F.Var(key, base, shape))
-
 
 def bump_expression(h, d, k, x=X) -> sympy.Expr:
     return h * sigmoid(k * x) - h * sigmoid(k * (x - d))
@@ -119,7 +115,7 @@ def derive(structure: tuple) -> tuple[Derivation, Evaluator]:
     with timed("derivation"):
         givens, sections = [], []
         if has_bump:
-            h, d, k = _q("h", 1, 1, "h"), _q("d", 1, 1, "delta"), _q("k", 1, 1, "k")
+            h, d, k = Quantity.named("h", 1, 1, "h"), Quantity.named("d", 1, 1, "delta"), Quantity.named("k", 1, 1, "k")
             givens += [h, d, k]
             he, de, ke = h.elements[0], d.elements[0], k.elements[0]
             w1, bA, w2, bB, w3, w4 = sympy.symbols("w_1 b_A w_2 b_B w_3 w_4", real=True)
@@ -128,7 +124,7 @@ def derive(structure: tuple) -> tuple[Derivation, Evaluator]:
             target = bump_expression(he, de, ke)
             solution = {w1: ke, bA: sympy.Integer(0), w2: ke, bB: sympy.expand(-ke * de), w3: he, w4: -he}
             assert sympy.simplify(network.subs(solution) - target) == 0
-            weights = _q("wb", 6, 1, "theta")
+            weights = Quantity.named("wb", 6, 1, "theta")
             order = [w1, bA, w2, bB, w3, w4]
             steps = [Step("bump_weights", weights, F.Sym(sympy.Matrix(order)),
                           sympy.Matrix([solution[s] for s in order]),
@@ -141,7 +137,7 @@ def derive(structure: tuple) -> tuple[Derivation, Evaluator]:
                            "limit_outside": sympy.limit(sigmoid(-sympy.Symbol("k", positive=True) * sympy.Symbol(
                                "x", positive=True)).rewrite(sympy.exp), sympy.Symbol("k", positive=True), sympy.oo)})]
             if points:
-                xt, ft = _q("xt", points, 1, "x"), _q("ft", points, 1, "f")
+                xt, ft = Quantity.named("xt", points, 1, "x"), Quantity.named("ft", points, 1, "f")
                 givens.append(xt)
                 steps.append(Step("bump_values", ft, F.Sym(bump_expression(*sympy.symbols("h delta k"))),
                                   sympy.Matrix([target.subs(X, t) for t in xt.elements]), {}))

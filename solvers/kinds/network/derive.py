@@ -20,13 +20,6 @@ def _shape_word(rows: int, cols: int) -> str:
     return "scalar" if rows == cols == 1 else ("vector" if cols == 1 else "matrix")
 
 
-def _quantity(key: str, rows: int, cols: int, base: str, layer: int | None = None, primes: int = 0) -> Quantity:
-    return Quantity(key, (rows, cols), F.Var(key, base, _shape_word(rows, cols), layer, (), primes))
-
-
-def _entry(q: Quantity, *index) -> F.Node:
-    """Display symbol of one entry; a scalar quantity is its own only entry."""
-    return q.symbol if q.shape == (1, 1) else q.entry(*index)
 
 
 LOSS_SYMBOL = F.Var("L", "L")
@@ -44,7 +37,7 @@ def _sym(expr: sympy.Expr, *quantities: Quantity) -> F.Sym:
     for q in quantities:
         for (i, j), symbol in np.ndenumerate(np.array(q.elements, dtype=object)):
             if symbol in expr.free_symbols:
-                names.append((symbol, _entry(q, i) if q.shape[1] == 1 else q.entry(i, j)))
+                names.append((symbol, q.at(i) if q.shape[1] == 1 else q.entry(i, j)))
     return F.Sym(expr, tuple(names))
 
 
@@ -62,9 +55,9 @@ class _Builder:
     def __init__(self, s: Structure):
         self.s = s
         n0 = s.layers[0].inputs
-        self.x = _quantity("x", n0, 1, s.input_name)
-        self.y = _quantity("y", s.outputs, 1, "y")
-        self.eta = _quantity("eta", 1, 1, "eta")
+        self.x = Quantity.named("x", n0, 1, s.input_name)
+        self.y = Quantity.named("y", s.outputs, 1, "y")
+        self.eta = Quantity.named("eta", 1, 1, "eta")
         self.params = {l: self._params(l, layer, "", 0) for l, layer in enumerate(s.layers, 1) if layer.dense}
         self.givens = [self.x] + [q for pair in self.params.values() for q in pair if q] + [self.y]
         if s.sgd_steps:
@@ -74,8 +67,8 @@ class _Builder:
     def _params(self, l: int, layer: LayerShape, suffix: str, primes: int):
         rows, cols = (layer.units, layer.inputs) if self.s.layout == "rows" else (layer.inputs, layer.units)
         superscript = None if layer.without_superscript else l
-        weights = _quantity(f"W{l}{suffix}", rows, cols, layer.weight_name, superscript, primes)
-        bias = (_quantity(f"b{l}{suffix}", layer.units, 1, layer.bias_name, superscript, primes)
+        weights = Quantity.named(f"W{l}{suffix}", rows, cols, layer.weight_name, superscript, primes)
+        bias = (Quantity.named(f"b{l}{suffix}", layer.units, 1, layer.bias_name, superscript, primes)
                 if layer.bias else None)
         return weights, bias
 
@@ -100,9 +93,9 @@ class _Builder:
         for l, layer in enumerate(self.s.layers, 1):
             p = u
             if layer.dense:
-                p = _quantity(f"z{l}{suffix}", layer.units, 1, "z", l)
+                p = Quantity.named(f"z{l}{suffix}", layer.units, 1, "z", l)
                 steps.append(self.linear(l, u, p))
-            a = _quantity(f"a{l}{suffix}", layer.units, 1, "a", l)
+            a = Quantity.named(f"a{l}{suffix}", layer.units, 1, "a", l)
             steps.append(self.activation(layer.activation, p, a))
             outputs.append((p, a))
             u = a
@@ -120,9 +113,9 @@ class _Builder:
         parts = []
         if z.shape != (1, 1) or u.shape != (1, 1):
             for i in range(z.shape[0]):
-                terms = [F.Mul(_entry(weights, i, j) if rows else _entry(weights, j, i), _entry(u, j))
+                terms = [F.Mul(weights.at(i, j) if rows else weights.at(j, i), u.at(j))
                          for j in range(u.shape[0])]
-                parts.append((_entry(z, i), F.Add(*terms, _entry(bias, i)) if bias else F.Add(*terms)))
+                parts.append((z.at(i), F.Add(*terms, bias.at(i)) if bias else F.Add(*terms)))
         return Step("linear", z, formula, compute, {"layout": self.s.layout, "layer": l}, parts)
 
     def activation(self, act: Activation, p: Quantity, a: Quantity) -> Step:
@@ -132,11 +125,11 @@ class _Builder:
         if not act.elementwise:
             exps = [sympy.exp(q - sympy.Max(*p.elements)) for q in p.elements]
             compute = sympy.Matrix([e / sum(exps) for e in exps])
-            total = F.Add(*[F.Call("exp", _entry(p, j)) for j in range(p.shape[0])])
-            parts = [(_entry(a, i), F.Frac(F.Call("exp", _entry(p, i)), total)) for i in range(p.shape[0])]
+            total = F.Add(*[F.Call("exp", p.at(j)) for j in range(p.shape[0])])
+            parts = [(a.at(i), F.Frac(F.Call("exp", p.at(i)), total)) for i in range(p.shape[0])]
             return Step("softmax", a, F.Call("softmax", p.symbol), compute, facts, parts)
         compute = sympy.Matrix([act.numeric(act.symbolic(q)) for q in p.elements])
-        parts = [(_entry(a, i), F.Call(act.name, _entry(p, i))) for i in range(p.shape[0])]
+        parts = [(a.at(i), F.Call(act.name, p.at(i))) for i in range(p.shape[0])]
         return Step("activation", a, F.Call(act.name, p.symbol), compute, facts,
                     parts if act.name != "identity" else [])
 
@@ -147,7 +140,7 @@ class _Builder:
         n, y = a.shape[0], self.y
         if kind_ == "cross_entropy":
             formula = F.Neg(F.Sum("i", F.Mul(y.symbol.entry("i"), F.Log(a.symbol.entry("i")))))
-            expanded = F.Neg(F.Add(*[F.Mul(_entry(y, i), F.Log(_entry(a, i))) for i in range(n)]))
+            expanded = F.Neg(F.Add(*[F.Mul(y.at(i), F.Log(a.at(i))) for i in range(n)]))
             m = sympy.Max(*p.elements)
             compute = m + sympy.log(sum(sympy.exp(q - m) for q in p.elements)) - (y.elements.T * p.elements)[0]
         elif kind_ == "binary_cross_entropy":
@@ -159,10 +152,10 @@ class _Builder:
             compute = sympy.Max(q, 0) - q * t + sympy.log(1 + sympy.exp(-sympy.Abs(q)))
         else:
             scale = (sympy.Rational(1, 2) if half else 1) / (n if reduction == "mean" else 1)
-            square = F.Pow(F.Sub(_entry(a, "i"), _entry(y, "i")), F.Num(2))
+            square = F.Pow(F.Sub(a.at("i"), y.at("i")), F.Num(2))
             body = F.Sum("i", square) if n > 1 else F.Pow(F.Sub(a.symbol, y.symbol), F.Num(2))
             formula = F.Mul(F.Sym(scale), body) if scale != 1 else body
-            terms = F.Add(*[F.Pow(F.Sub(_entry(a, i), _entry(y, i)), F.Num(2)) for i in range(n)])
+            terms = F.Add(*[F.Pow(F.Sub(a.at(i), y.at(i)), F.Num(2)) for i in range(n)])
             expanded = (F.Mul(F.Sym(scale), F.Paren(terms)) if scale != 1 else terms) if n > 1 else None
             compute = scale * sum((q - t) ** 2 for q, t in zip(a.elements, y.elements))
         parts = [(L.symbol, expanded)] if expanded else []
@@ -230,10 +223,10 @@ class _Builder:
         compute = sympy.Matrix([sympy.diff(expr, q) for q in a.elements])
         ai, yi = sympy.symbols("a_i y_i", real=True)
         generic = sympy.factor_terms(sympy.diff(self.loss_expression(_Generic(ai, yi, a.shape[0])), ai))
-        formula = F.Sym(generic, ((ai, _entry(a, "i")), (yi, _entry(self.y, "i"))))
-        parts = [(_entry(g, i), _sym(sympy.factor_terms(compute[i]), a, self.y)) for i in range(a.shape[0])]
+        formula = F.Sym(generic, ((ai, a.at("i")), (yi, self.y.at("i"))))
+        parts = [(g.at(i), _sym(sympy.factor_terms(compute[i]), a, self.y)) for i in range(a.shape[0])]
         return Step("loss_gradient", g, formula, compute,
-                    {"loss": self.s.loss[0], "entry": _entry(g, "i")}, parts if a.shape != (1, 1) else [])
+                    {"loss": self.s.loss[0], "entry": g.at("i")}, parts if a.shape != (1, 1) else [])
 
     def activation_backward(self, act: Activation, p, a, g, tag: str, steps: list[Step]) -> Quantity:
         """∂L/∂p from ∂L/∂a: the element-wise f'(p) ⊙ g, or the softmax Jacobian's Jᵀ g.
@@ -254,9 +247,9 @@ class _Builder:
         parts = []
         for i in range(p.shape[0]):
             if act.name in ("sigmoid", "tanh"):
-                parts.append((_entry(d, i), _sym(compute[i], a)))
+                parts.append((d.at(i), _sym(compute[i], a)))
             elif act.name != "identity":
-                parts.append((_entry(d, i), F.Call(act.name, _entry(p, i), derivative=True)))
+                parts.append((d.at(i), F.Call(act.name, p.at(i), derivative=True)))
         facts = {"activation": act.name, "alpha": act.alpha, "kink": act.kink,
                  "function": F.Call(act.name, F.Var("z", "z"), derivative=True),
                  "derivative": act.derivative(sympy.Symbol("z")), "at_kink": act.derivative_at_kink()}
@@ -276,7 +269,7 @@ class _Builder:
                 formula, compute = F.Mul(delta.symbol, F.Transpose(u.symbol)), delta.elements * u.elements.T
             else:
                 formula, compute = F.Mul(u.symbol, F.Transpose(delta.symbol)), u.elements * delta.elements.T
-            entry = (_entry(dW, "i", "j"), F.Mul(local["dL_dz"], local["input"]))
+            entry = (dW.at("i", "j"), F.Mul(local["dL_dz"], local["input"]))
             steps.append(Step("weight_gradient", dW, formula, compute,
                               {**local, "layout": self.s.layout, "entry": entry}))
             out[f"W{l}"] = dW
@@ -293,13 +286,13 @@ class _Builder:
         unit, source = ("i", "j") if self.s.layout == "rows" else ("j", "i")
         z = delta.symbol.wrt
         z_unit = z.entry(unit) if z.shape != "scalar" else z
-        w = _entry(weights, "i", "j")
-        a = _entry(u, source)
+        w = weights.at("i", "j")
+        a = u.at(source)
         total = F.Sum(source, F.Mul(w, a)) if u.shape != (1, 1) else F.Mul(w, a)
-        return {"unit": z_unit, "sum": F.Add(total, _entry(bias, unit)) if bias else total,
+        return {"unit": z_unit, "sum": F.Add(total, bias.at(unit)) if bias else total,
                 "dz_dW": F.Partial("", z_unit, w), "input": a, "weight": w,
-                "dz_db": F.Partial("", z_unit, _entry(bias, unit)) if bias else None,
-                "dz_da": F.Partial("", z_unit, a), "dL_dz": _entry(delta, unit),
+                "dz_db": F.Partial("", z_unit, bias.at(unit)) if bias else None,
+                "dz_da": F.Partial("", z_unit, a), "dL_dz": delta.at(unit),
                 "dL_da": F.Partial("", LOSS_SYMBOL, a), "source": source}
 
     def input_gradient(self, l: int, delta: Quantity, g: Quantity, u: Quantity) -> Step:
