@@ -5,6 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from solvers import problem as P
 from solvers.kinds import sigmoid_bumps
@@ -52,5 +54,21 @@ def test_other_functions_match_torch(function):
     spec = sigmoid_bumps.Spec.model_validate({
         "kind": "sigmoid_bumps", "title": "t", "bump": {"height": -1.5, "width": 2, "steepness": 7, "points": [1.0]},
         "approximate": {"function": function, "interval": [0, 1], "bumps": [3, 8], "steepness": [5, 500]}})
+    sigmoid_bumps.check(spec)
+    assert mismatches(sigmoid_bumps.solve(spec).values, sigmoid_bumps.reference(spec)) == []
+
+
+@settings(max_examples=30, deadline=None)
+@given(height=st.integers(-30, 30).map(lambda k: k / 10), width=st.integers(1, 40).map(lambda k: k / 10),
+       steepness=st.sampled_from([1, 5, 50, 500]), points=st.lists(st.integers(-20, 60).map(lambda k: k / 10),
+                                                                   max_size=5),
+       bumps=st.lists(st.integers(1, 30), min_size=1, max_size=3, unique=True),
+       low=st.integers(-3, 2), length=st.integers(1, 4), coefficient=st.integers(-3, 3))
+def test_random_bumps_and_approximations_match_torch(height, width, steepness, points, bumps, low, length, coefficient):
+    spec = sigmoid_bumps.Spec.model_validate({
+        "kind": "sigmoid_bumps", "title": "t",
+        "bump": {"height": height, "width": width, "steepness": steepness, "points": points},
+        "approximate": {"function": f"{coefficient}*x**2 + sin(x)", "interval": [low, low + length],
+                        "bumps": bumps, "steepness": [steepness, 10 * steepness]}})
     sigmoid_bumps.check(spec)
     assert mismatches(sigmoid_bumps.solve(spec).values, sigmoid_bumps.reference(spec)) == []
