@@ -340,11 +340,10 @@ def build(paths: list[str | Path], out: str | Path, variants: list[Variant] | No
     """Build every set in `paths` into `out`/<set>/, all or nothing."""
     out, variants = Path(out), variants or plan()
     sets = discover(paths)
-    report = BuildReport([])
-    for problem_set in sets:
-        templates = templates_of(problem_set)
-        work = [(problem_set, templates, v, problem_set.title) for v in variants]
-        report.sets.append((problem_set, _render_all(work, jobs)))
+    work = [(problem_set, templates, v, problem_set.title)
+            for problem_set, templates in ((s, templates_of(s)) for s in sets) for v in variants]
+    rendered = iter(_render_all(work, jobs))  # every variant of every set, in this order
+    report = BuildReport([(problem_set, [next(rendered) for _ in variants]) for problem_set in sets])
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     try:
