@@ -1,11 +1,9 @@
 """conv_shape: output sizes and unknowns against torch, and the errors a TA can make."""
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solvers.kinds import conv_shape
-from solvers.problem import ProblemError, load
 from solvers.verify import mismatches
 
 
@@ -50,10 +48,7 @@ def test_random_chains_and_unknowns_match_torch(height, width, layers, unknown):
                                                       "changes": {"padding": 1, "stride": 2}}],
      "solve_for[0].output", "no kernel value gives 5×5"),
 ])
-def test_bad_conv_problems_name_the_field(tmp_path, layers, solve_for, field, fragment):
-    path = tmp_path / "p.yaml"
-    path.write_text(yaml.safe_dump({"kind": "conv_shape", "title": "t", "input": {"channels": 1, "height": 5,
-                                    "width": 5}, "layers": layers, "solve_for": solve_for}))
-    with pytest.raises(ProblemError) as caught:
-        load(path)
-    assert caught.value.field == field and fragment in caught.value.message, str(caught.value)
+def test_bad_conv_problems_name_the_field(load_error, layers, solve_for, field, fragment):
+    error = load_error({"kind": "conv_shape", "title": "t", "input": {"channels": 1, "height": 5, "width": 5},
+                        "layers": layers, "solve_for": solve_for})
+    assert error.field == field and fragment in error.message, str(error)

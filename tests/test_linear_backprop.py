@@ -213,11 +213,7 @@ TANH = {"dLdZ": None, "activation": {"type": "tanh", "dLdA": [[1, -1], [0.5, 2]]
     ({"ask": {"forward": False, "backward": False}}, "ask", "asks nothing"),
     ({"ask": {"backward": False}}, "dLdZ", "only used by the backward pass"),
 ])
-def test_bad_problem_files_name_the_field(tmp_path, changes, field, fragment):
-    data = {k: v for k, v in (BASE | changes).items() if v is not None}
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    with pytest.raises(P.ProblemError) as error:
-        P.load(path)
-    assert error.value.field == field
-    assert fragment in error.value.message
+def test_bad_problem_files_name_the_field(load_error, changes, field, fragment):
+    error = load_error({k: v for k, v in (BASE | changes).items() if v is not None})
+    assert error.field == field
+    assert fragment in error.message

@@ -163,10 +163,7 @@ def problem(**changes) -> dict:
      "has 2000000000000000 weights; expected fewer than 1000000000000000"),
     (problem(layers=[]), "layers", "at least 1 item"),
 ])
-def test_bad_problem_files_name_the_field(tmp_path, data, field, fragment):
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    with pytest.raises(P.ProblemError) as error:
-        P.load(path)
-    assert error.value.field == field
-    assert fragment in error.value.message
+def test_bad_problem_files_name_the_field(load_error, data, field, fragment):
+    error = load_error(data)
+    assert error.field == field
+    assert fragment in error.message

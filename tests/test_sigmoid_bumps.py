@@ -39,14 +39,11 @@ def test_004_q1_bump_weights_values_and_shrinking_error():
     ("y + 1", "'y' is not allowed"),
     ("log(x)", "is not finite everywhere"),
 ])
-def test_function_text_is_parsed_safely(tmp_path, text, fragment):
+def test_function_text_is_parsed_safely(load_error, text, fragment):
     data = yaml.safe_load(SEED.read_text())
     data["approximate"]["function"] = text
-    path = tmp_path / "p.yaml"
-    path.write_text(yaml.safe_dump(data))
-    with pytest.raises(P.ProblemError) as caught:
-        P.load(path)
-    assert caught.value.field == "approximate.function" and fragment in caught.value.message, str(caught.value)
+    error = load_error(data)
+    assert error.field == "approximate.function" and fragment in error.message, str(error)
 
 
 @pytest.mark.parametrize("function", ["x**2", "exp(-x)*cos(3*x)", "abs(x - 0.5)", "tanh(4*x - 2)"])

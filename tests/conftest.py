@@ -1,0 +1,17 @@
+"""Fixtures shared by the test modules."""
+import pytest
+import yaml
+
+from solvers import problem as P
+
+
+@pytest.fixture
+def load_error(tmp_path):
+    """`load_error(data)`: the ProblemError that loading `data` (written as a problem file) raises."""
+    def load(data: dict) -> P.ProblemError:
+        path = tmp_path / "bad.yaml"
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        with pytest.raises(P.ProblemError) as caught:
+            P.load(path)
+        return caught.value
+    return load
