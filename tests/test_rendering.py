@@ -70,7 +70,7 @@ def test_solution_pdf_shows_the_answers(bank, folder, shown):
 
 def test_questions_pdf_asks_without_answering(bank):
     text = pdf_text(bank[0] / "loss-and-backprop" / "questions.pdf")
-    assert "Compute the loss" in text
+    assert "Compute the binary cross-entropy loss" in text and "Compute the cross-entropy loss" in text
     assert "0.01051" not in text and "1.301" not in text
 
 

@@ -33,6 +33,8 @@ def format_number(value: float, digits: int) -> str:
     if value == int(value) and abs(value) < 1e15:  # whole numbers exactly (float64 is exact below 2^53)
         return str(int(value))
     text = f"{value:.{digits}g}"
+    if "e" not in text and "." not in text:  # rounds to a whole number but is not one: show the digits
+        text = f"{value:#.{digits}g}"
     if "e" in text:
         mantissa, exponent = text.split("e")
         return rf"{mantissa} \times 10^{{{int(exponent)}}}"
@@ -109,7 +111,7 @@ class MathPrinter(LatexPrinter):
         for previous, factor in zip(node.factors, node.factors[1:]):
             # a number after anything, or a bracket after a number, needs a visible dot
             # (2 · 3, x · 3, 1 · (6 − 1)); otherwise juxtapose (2 p, w x)
-            dot = isinstance(factor, F.Num) or (isinstance(previous, F.Num) and isinstance(factor, (F.Paren, F.Add)))
+            dot = _numeric(factor) or (_numeric(previous) and isinstance(factor, (F.Paren, F.Add)))
             text += (r" \cdot " if dot else r" \, ") + self._wrap_sum(factor, negative=True)
         return text
 
@@ -200,6 +202,13 @@ class MathPrinter(LatexPrinter):
         if isinstance(node, (F.Add, F.Sub)) or (negative and text.startswith("-")):
             return rf"\left({text}\right)"
         return text
+
+
+def _numeric(node: F.Node) -> bool:
+    """A single number as printed (a Num, a 1×1 Grid, or the transpose of one)."""
+    if isinstance(node, F.Transpose):
+        node = node.arg
+    return isinstance(node, F.Num) or (isinstance(node, F.Grid) and len(node.rows) == 1 and len(node.rows[0]) == 1)
 
 
 def is_scalar(node: F.Node) -> bool:

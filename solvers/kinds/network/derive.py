@@ -116,7 +116,8 @@ class _Builder:
                 terms = [F.Mul(weights.at(i, j) if rows else weights.at(j, i), u.at(j))
                          for j in range(u.shape[0])]
                 parts.append((z.at(i), F.Add(*terms, bias.at(i)) if bias else F.Add(*terms)))
-        return Step("linear", z, formula, compute, {"layout": self.s.layout, "layer": l}, parts)
+        return Step("linear", z, formula, compute, {"layout": self.s.layout, "layer": l, "bias": bias is not None},
+                    parts)
 
     def activation(self, act: Activation, p: Quantity, a: Quantity) -> Step:
         facts = {"activation": act.name, "alpha": act.alpha, "input": p.key,
@@ -301,7 +302,7 @@ class _Builder:
         formula = F.Mul(F.Transpose(weights.symbol) if rows else weights.symbol, delta.symbol)
         compute = (weights.elements.T if rows else weights.elements) * delta.elements
         facts = {**self._local(weights, bias, u, delta), "layout": self.s.layout}
-        return Step("input_gradient", g, formula, compute, facts)
+        return Step("input_gradient", g, formula, compute, {**facts, "units": delta.shape[0]})
 
     # -- SGD -----------------------------------------------------------------------------
     def update(self, gradients: dict[str, Quantity], k: int, facts: dict) -> None:
