@@ -12,9 +12,8 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
-
 from . import build as B
+from .solution import displayed
 
 
 class LockError(Exception):
@@ -23,7 +22,7 @@ class LockError(Exception):
 
 def fingerprint(solved: "B.SolvedVariant") -> dict:
     parameters = [p.spec.model_dump(mode="json") for p in solved.problems]
-    answers = [[(a.name, np.vectorize(lambda v: float(f"{v:.12g}"))(a.value).tolist()) for a in s.answers]
+    answers = [[(a.name, displayed(a.value, 12).tolist()) for a in s.answers]
                for s in solved.solutions]
     return {"variant": solved.variant.id, "label": solved.variant.label, "seed": solved.variant.seed,
             "parameters": _digest(parameters), "answers": _digest(answers)}

@@ -37,6 +37,13 @@ class Item:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
+def kink_convention(activation) -> Item:
+    """The convention item stating the derivative an activation with a kink uses at 0."""
+    return Item("kink", {"activation": activation.name, "kink": activation.kink, "alpha": activation.alpha,
+                         "value": activation.derivative_at_kink(),
+                         "at_zero": F.Call(activation.name, F.Num(0), derivative=True)})
+
+
 @dataclass
 class Answer:
     """A final answer: a stable documented `name`, the quantity that holds it, its value."""

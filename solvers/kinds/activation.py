@@ -26,7 +26,7 @@ from .. import formula as F
 from ..activations import DEFAULT_ALPHA, ELEMENTWISE, SMOOTH_EXTRAS, Activation
 from ..derivation import Derivation, Evaluator, Quantity, Section, Step
 from ..problem import FieldError, Model, SpecBase, kind
-from ..solution import Answer, Item, Solution
+from ..solution import Answer, Item, Solution, kink_convention
 from ..timing import timed
 from .network.spec import Number
 
@@ -259,9 +259,7 @@ def solve(spec: Spec, name: str = "") -> Solution:
                                           "right": F.Call(c.than.name, F.Num(c.at), True)}))
     kinked = sorted({a.name for a in structure(spec)[0] if a.derivative_at_kink() is not None}
                     | ({"relu", "leaky_relu", "elu"} if spec.dead_relu else set()))
-    conventions = [Item("kink", {"activation": n, "kink": spec.kink, "alpha": DEFAULT_ALPHA.get(n),
-                                 "value": Activation(n, DEFAULT_ALPHA.get(n), spec.kink).derivative_at_kink(),
-                                 "at_zero": F.Call(n, F.Num(0), derivative=True)}) for n in kinked]
+    conventions = [kink_convention(Activation(n, DEFAULT_ALPHA.get(n), spec.kink)) for n in kinked]
     return Solution(name, "activation", spec.title, spec.statement, spec.notes, spec.digits, givens, questions,
                     conventions, derivation, values, answers)
 

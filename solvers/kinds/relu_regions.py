@@ -25,9 +25,10 @@ import torch
 from pydantic import Field
 
 from .. import formula as F
+from ..activations import Activation
 from ..derivation import Derivation, Evaluator, Quantity, Section, Step
 from ..problem import FieldError, Model, SpecBase, kind
-from ..solution import Answer, Figure, Item, Solution
+from ..solution import Answer, Figure, Item, Solution, kink_convention
 from ..timing import timed
 from .network.spec import Number
 
@@ -209,8 +210,7 @@ def solve(spec: Spec, name: str = "") -> Solution:
     closing = [Item("regions_exact", {"cases": _exact_outputs(spec)})] if spec.sum_cases else []
     if spec.plot:
         closing.append(Item("regions_plot", {"figure": Figure("regions", _plotter(spec), (6.0, 4.2))}))
-    conventions = [Item("regions_layout"), Item("kink", {"activation": "relu", "kink": "left", "value": 0.0,
-                                                        "alpha": None, "at_zero": F.Call("relu", F.Num(0), True)})]
+    conventions = [Item("regions_layout"), kink_convention(Activation("relu"))]
     return Solution(name, "relu_regions", spec.title, spec.statement, spec.notes, spec.digits, givens,
                     questions, conventions, derivation, values, answers, closing)
 

@@ -11,7 +11,7 @@ import sympy
 from ... import formula as F
 from ...activations import Activation, softmax_jacobian_checked
 from ...derivation import Derivation, Evaluator, Quantity, Section, Step
-from ...solution import Answer, Item, Solution
+from ...solution import Answer, Item, Solution, kink_convention
 from ...timing import timed
 from .spec import LayerShape, Spec, Structure, given_values, structure
 
@@ -391,9 +391,7 @@ def _conventions(spec: Spec, s: Structure) -> list[Item]:
         act = layer.activation
         if act.derivative_at_kink() is not None and act.name not in seen:
             seen.add(act.name)
-            items.append(Item("kink", {"activation": act.name, "kink": act.kink, "value": act.derivative_at_kink(),
-                                       "at_zero": F.Call(act.name, F.Num(0), derivative=True),
-                                       "alpha": act.alpha}))
+            items.append(kink_convention(act))
     if s.loss:
         items.append(Item("loss_" + s.loss[0], {"half": s.loss[1], "reduction": s.loss[2],
                                                 "outputs": s.outputs}))
