@@ -9,7 +9,7 @@ from pathlib import Path
 from . import build as B
 from . import lock as L
 from .problem import ProblemError
-from .render.documents import RenderError
+from .render.prose import RenderError
 from .render.pdf import LatexError
 from .verify import VerificationError
 

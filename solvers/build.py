@@ -4,11 +4,11 @@ A *set* is what becomes one folder of output: a folder of problem files (ordered
 `sheet.yaml` if it has one, else by file name), a sheet file, or a single problem file.
 A build makes one or more *variants* of every set (one seed each, or one per student).
 
-Without variants a set's folder holds questions.pdf, solutions.pdf, solutions.html and
-answers.json. With variants it holds the combined printable questions.pdf and solutions.pdf
-of all variants, answer-key.json and answer-key.csv for all of them, and variants/<id>/ with
-each variant's own PDFs, HTML and answers.json. The PDFs of all variants are compiled as one
-document each (one pdflatex run) and split by page.
+Each output format is a driver (solvers.render.drivers). Without variants a set's folder
+holds questions.pdf, solutions.pdf, solutions.html, solutions.md and answers.json. With
+variants it holds the combined printable questions.pdf and solutions.pdf of all variants,
+answer-key.json and answer-key.csv for all of them, and variants/<id>/ with each variant's
+own PDFs, HTML, Markdown and answers.json.
 
 Everything is written to a staging folder first and moved into place only when every set
 has been solved, verified and compiled, so a failed build leaves build/ as it was.
@@ -20,20 +20,19 @@ import multiprocessing
 import re
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import torch
-from pypdf import PdfReader, PdfWriter
 from tqdm import tqdm
 
 from . import problem as P
 from . import variants as V
 from .randomize import seed_for_student
-from .render import documents
-from .render.pdf import compile_pdf
-from .solution import Solution
+from .render import prose
+from .render.drivers import DRIVERS, Document
+from .solution import Solution, answer_key
 from .timing import timed
 from .verify import VerificationError, verify
 
@@ -225,27 +224,28 @@ def check(paths: list[str | Path], variants: list[Variant] | None = None) -> lis
 
 @dataclass
 class RenderedVariant:
-    """What a worker hands back for one variant: documents as text, answers as data."""
+    """What a worker hands back for one variant: the document each driver sees, and what
+    each driver made of it (text and bytes)."""
     variant: Variant
-    latex: documents.RenderedVariant
-    html: str
-    answers: list[dict]
+    document: Document
+    outputs: dict[str, Any]
     problems: list[str]
     values_checked: int
 
 
-def _render_variant(job: tuple[ProblemSet, list[V.Template], Variant, str]) -> RenderedVariant:
-    problem_set, templates, variant, title = job
+def _render_variant(job: tuple[ProblemSet, list[V.Template], Variant, list[str]]) -> RenderedVariant:
+    problem_set, templates, variant, formats = job
     solved = solve_variant(templates, variant)
     with timed("rendering"):
         prefix = f"fig-{variant.id or 'sheet'}"
-        rendered = documents.RenderedVariant(variant.label, [documents.prepare(s, prefix) for s in solved.solutions])
-        html = documents.render_html(title, rendered)
-    return RenderedVariant(variant, rendered, html, documents.answers_of(solved.solutions),
-                           [p.name for p in solved.problems], solved.values_checked)
+        document = Document(problem_set.title, variant.id, variant.label, variant.seed,
+                            [prose.prepare(s, prefix) for s in solved.solutions], answer_key(solved.solutions))
+        outputs = {name: DRIVERS[name].render(document) for name in formats}
+        document.problems = [replace(p, figures={}) for p in document.problems]  # drawn; closures do not pickle
+    return RenderedVariant(variant, document, outputs, [p.name for p in solved.problems], solved.values_checked)
 
 
-_JOBS: list = []  # the work of one _render_all, inherited by forked workers (modules do not pickle)
+_JOBS: list = []  # the work of one _render_all, inherited by forked workers (kinds hold closures)
 
 
 def _render_job(index: int) -> RenderedVariant:
@@ -268,60 +268,12 @@ def _render_all(jobs: list, jobs_at_once: int) -> list[RenderedVariant]:
         _JOBS.clear()
 
 
-def write_set(problem_set: ProblemSet, rendered: list[RenderedVariant], folder: Path) -> list[Path]:
-    """Write one set's documents into `folder`; returns the .tex files still to compile."""
+def write_set(rendered: list[RenderedVariant], folder: Path, formats: list[str]) -> dict[str, list]:
+    """Write one set's files into `folder`, driver by driver; returns what each must finish."""
     folder.mkdir(parents=True)
-    title = problem_set.title
     with timed("rendering"):
-        docs = [r.latex for r in rendered]
-        for problem in (p for doc in docs for p in doc.problems):
-            for name, (pdf, _) in problem.figures.items():
-                (folder / "figures").mkdir(exist_ok=True)
-                (folder / "figures" / f"{name}.pdf").write_bytes(pdf)
-        (folder / "questions.tex").write_text(documents.render_latex("questions.tex.j2", title, docs))
-        (folder / "solutions.tex").write_text(documents.render_latex("solutions.tex.j2", title, docs))
-        if rendered[0].variant.id is None:
-            (folder / "solutions.html").write_text(rendered[0].html, encoding="utf-8")
-            (folder / "answers.json").write_text(documents.to_json(
-                {"title": title, "problems": rendered[0].answers}), encoding="utf-8")
-        else:
-            _write_variants(title, rendered, folder)
-    return [folder / "questions.tex", folder / "solutions.tex"]
-
-
-def _write_variants(title: str, rendered: list[RenderedVariant], folder: Path) -> None:
-    key = []
-    for r in rendered:
-        own = folder / "variants" / r.variant.id
-        own.mkdir(parents=True)
-        (own / "solutions.html").write_text(r.html, encoding="utf-8")
-        data = {"title": title, "variant": r.variant.id, "seed": r.variant.seed, "problems": r.answers}
-        (own / "answers.json").write_text(documents.to_json(data), encoding="utf-8")
-        key.append({"variant": r.variant.id, "label": r.variant.label, "seed": r.variant.seed, "problems": r.answers})
-    (folder / "answer-key.json").write_text(documents.to_json({"title": title, "variants": key}), encoding="utf-8")
-    with open(folder / "answer-key.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["variant", "seed", "problem", "answer", "value", "relative_tolerance", "absolute_tolerance"])
-        for entry in key:
-            for problem in entry["problems"]:
-                for answer in problem["answers"]:
-                    writer.writerow([entry["variant"], entry["seed"], problem["problem"], answer["name"],
-                                     documents.to_json(answer["value"]).strip().replace("\n", "").replace(" ", ""),
-                                     answer["tolerance"]["relative"], answer["tolerance"]["absolute"]])
-
-
-def split_pdf(pdf: Path, rendered: list[RenderedVariant]) -> None:
-    """Cut a compiled all-variants PDF into variants/<id>/<same name>.pdf."""
-    starts = [int(line.split()[1]) for line in pdf.with_suffix(".pages").read_text().splitlines()]
-    reader = PdfReader(pdf)
-    ends = starts[1:] + [len(reader.pages) + 1]
-    for r, start, end in zip(rendered, starts, ends):
-        writer = PdfWriter()
-        for page in range(start - 1, end - 1):
-            writer.add_page(reader.pages[page])
-        writer.add_metadata({"/Title": f"{pdf.stem} {r.variant.id}"})
-        with open(pdf.parent / "variants" / r.variant.id / pdf.name, "wb") as handle:
-            writer.write(handle)
+        return {name: DRIVERS[name].write([(r.document, r.outputs[name]) for r in rendered], folder)
+                for name in formats}
 
 
 # -- the build -------------------------------------------------------------------------------
@@ -336,38 +288,29 @@ class BuildReport:
 
 
 def build(paths: list[str | Path], out: str | Path, variants: list[Variant] | None = None,
-          jobs: int = 2) -> BuildReport:
-    """Build every set in `paths` into `out`/<set>/, all or nothing."""
-    out, variants = Path(out), variants or plan()
+          jobs: int = 2, formats: list[str] | None = None) -> BuildReport:
+    """Build every set in `paths` into `out`/<set>/ in every format (or the `formats` named,
+    see solvers.render.drivers), all or nothing."""
+    out, variants, formats = Path(out), variants or plan(), formats or list(DRIVERS)
     sets = discover(paths)
-    work = [(problem_set, templates, v, problem_set.title)
+    work = [(problem_set, templates, v, formats)
             for problem_set, templates in ((s, templates_of(s)) for s in sets) for v in variants]
     rendered = iter(_render_all(work, jobs))  # every variant of every set, in this order
     report = BuildReport([(problem_set, [next(rendered) for _ in variants]) for problem_set in sets])
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     try:
-        sources = [tex for problem_set, rendered in report.sets
-                   for tex in write_set(problem_set, rendered, staging / problem_set.name)]
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            pdfs = list(pool.map(compile_pdf, sources))
-        for (problem_set, rendered) in report.sets:
-            folder = staging / problem_set.name
-            if rendered[0].variant.id is not None:
-                for pdf in pdfs:
-                    if pdf.parent == folder:
-                        split_pdf(pdf, rendered)
-            _clean_latex_byproducts(folder)
-            _replace(folder, out / problem_set.name)
+        pending: dict[str, list] = {name: [] for name in formats}
+        for problem_set, rendered in report.sets:
+            for name, work in write_set(rendered, staging / problem_set.name, formats).items():
+                pending[name] += work
+        for name in formats:
+            DRIVERS[name].finish(pending[name], jobs)
+        for problem_set, _ in report.sets:
+            _replace(staging / problem_set.name, out / problem_set.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
-
-
-def _clean_latex_byproducts(folder: Path) -> None:
-    for pattern in ("*.aux", "*.log", "*.fls", "*.fdb_latexmk", "*.pages"):
-        for file in folder.glob(pattern):
-            file.unlink()
 
 
 def _replace(new: Path, target: Path) -> None:

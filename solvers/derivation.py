@@ -26,14 +26,15 @@ class Quantity:
     key: str
     shape: tuple[int, int]
     symbol: F.Var | F.Partial
+    role: str = ""  # what a given is in the problem ("bias", "filter"), for mistakes that take it wrongly
 
     @classmethod
     def named(cls, key: str, rows: int, cols: int, base: str, layer: int | None = None, primes: int = 0,
-              style: str | None = None) -> "Quantity":
+              style: str | None = None, role: str = "") -> "Quantity":
         """A rows × cols quantity shown as `base` (with the layer as a superscript); its style
         (scalar, bold vector or matrix) follows from the shape unless given."""
         style = style or ("scalar" if rows == cols == 1 else ("vector" if cols == 1 else "matrix"))
-        return cls(key, (rows, cols), F.Var(key, base, style, layer, (), primes))
+        return cls(key, (rows, cols), F.Var(key, base, style, layer, (), primes), role)
 
     def at(self, *index) -> F.Var | F.Partial:
         """The display symbol of one entry; a 1×1 quantity is its own only entry."""
@@ -82,6 +83,11 @@ class Derivation:
     @property
     def steps(self) -> list[Step]:
         return [step for section in self.sections for step in section.steps]
+
+    @property
+    def quantities(self) -> dict[str, Quantity]:
+        """Every quantity by key: the givens, then each step's target."""
+        return {q.key: q for q in self.givens} | {step.target.key: step.target for step in self.steps}
 
     def compile(self) -> "Evaluator":
         return Evaluator(self)

@@ -1,10 +1,13 @@
 """The catalog of common mistakes: what a student does wrong, and what answers it gives.
 
-Each `Mistake` replays a problem's derivation with the mistake applied (a step computed
-another way, or a given taken wrongly) and returns the mistaken values under the same keys
-as the correct ones. Variants use the catalog to reject exercises a mistake would still get
-right (`undetected`); grading and multiple-choice distractors will use the same entries.
-Add a mistake by adding an entry to CATALOG.
+A `Mistake` is a documented rewrite of the correct method, written against the derivation
+as data, never against one kind: a step computed another way (`step`: Step → its mistaken
+expression, or None where the mistake does not touch it) and/or a given taken wrongly
+(`given`: quantity and value → the mistaken value, or None). Replaying it evaluates the
+problem's own derivation with those rewrites, so one entry serves every kind whose
+derivation has such steps or givens; a kind lists the entries that apply to it in its
+`mistakes`. Variants use the catalog to reject exercises a mistake would still get right
+(`undetected`); grading and multiple-choice distractors are meant to use the same entries.
 """
 from __future__ import annotations
 
@@ -15,58 +18,67 @@ from typing import Callable
 import numpy as np
 import sympy
 
-from .problem import Problem
+from .derivation import Evaluator, Quantity, Step
 from .solution import Solution
 
 
 @dataclass(frozen=True)
 class Mistake:
-    """A named mistake, why it is wrong, where it can occur, and its replay."""
+    """A named mistake, why it is wrong, and the rewrites that replay it."""
     name: str
     why: str
-    kind: str
-    applies: Callable[[Problem, Solution], bool]
-    replay: Callable[[Problem, Solution], dict[str, np.ndarray]]
+    step: Callable[[Step], sympy.Matrix | None] | None = None
+    given: Callable[[Quantity, np.ndarray], np.ndarray | None] | None = None
+
+    def applies(self, solution: Solution) -> bool:
+        """Whether the mistake changes anything in this solution's derivation."""
+        derivation = solution.derivation
+        return (self.step is not None and any(self.step(s) is not None for s in derivation.steps)) or (
+            self.given is not None and any(self.given(q, solution.values[q.key]) is not None
+                                           for q in derivation.givens))
+
+    def replay(self, kind, problem) -> dict[str, np.ndarray]:
+        """The values a student making this mistake gets, under the correct values' keys."""
+        structure = kind.structure(problem.spec)
+        evaluator = _replayed(kind, structure, self) if self.step else kind.compiled(structure)[1]
+        givens = kind.given_values(problem.spec)
+        if self.given:
+            quantities = {q.key: q for q in evaluator.derivation.givens}
+            givens = {key: _or(self.given(quantities[key], value), value) if key in quantities else value
+                      for key, value in givens.items()}
+        return evaluator.evaluate(givens)
 
 
-# -- network -----------------------------------------------------------------------------
-
-def _relu_derivative_steps(solution: Solution) -> list:
-    return [s for s in solution.derivation.steps
-            if s.kind == "activation_derivative" and s.facts.get("activation") == "relu"]
+def _or(value, default):
+    return default if value is None else value
 
 
-@lru_cache(maxsize=64)
-def _without_relu_mask(structure):
-    from .kinds.network import derive
-    derivation, _ = derive(structure)
-    ones = lambda step: sympy.ones(*step.target.shape)  # noqa: E731
-    return derivation.replacing(lambda step: ones(step) if step.kind == "activation_derivative"
-                                and step.facts.get("activation") == "relu" else None).compile()
+@lru_cache(maxsize=128)
+def _replayed(kind, structure, mistake: Mistake) -> Evaluator:
+    return kind.compiled(structure)[0].replacing(mistake.step).compile()
 
 
-def _replay_relu_mask(problem: Problem, solution: Solution) -> dict[str, np.ndarray]:
-    from .kinds.network import given_values, structure
-    return _without_relu_mask(structure(problem.spec)).evaluate(given_values(problem.spec))
+# -- the catalog ---------------------------------------------------------------------------------
+
+def _relu_as_identity(step: Step) -> sympy.Matrix | None:
+    if step.kind == "activation_derivative" and step.facts.get("activation") == "relu":
+        return sympy.ones(*step.target.shape)
+    return None
 
 
-def _has_bias(problem: Problem, solution: Solution) -> bool:
-    return any(q.key.startswith("b") for q in solution.derivation.givens)
+RELU_MASK_FORGOTTEN = Mistake(
+    "relu_mask_forgotten", "backpropagated through ReLU as if its derivative were 1 everywhere "
+    "(forgot the mask ReLU'(z) = 0 for z ≤ 0)", step=_relu_as_identity)
 
+BIAS_DROPPED = Mistake(
+    "bias_dropped", "left out the bias when computing the pre-activations",
+    given=lambda q, value: np.zeros_like(value) if q.role == "bias" else None)
 
-def _replay_bias_dropped(problem: Problem, solution: Solution) -> dict[str, np.ndarray]:
-    from .kinds.network import derive, given_values, structure
-    givens = {k: (np.zeros_like(v) if k.startswith("b") else v) for k, v in given_values(problem.spec).items()}
-    return derive(structure(problem.spec))[1].evaluate(givens)
+FILTER_FLIP_CONFUSED = Mistake(
+    "filter_flip_confused", "flipped the filter for a cross-correlation, or did not flip it for a "
+    "convolution", given=lambda q, value: np.flip(value) if q.role == "filter" else None)
 
-
-CATALOG: list[Mistake] = [
-    Mistake("relu_mask_forgotten", "backpropagated through ReLU as if its derivative were 1 everywhere "
-            "(forgot the mask ReLU'(z) = 0 for z ≤ 0)", "network",
-            lambda p, s: bool(_relu_derivative_steps(s)), _replay_relu_mask),
-    Mistake("bias_dropped", "left out the bias when computing the pre-activations", "network",
-            _has_bias, _replay_bias_dropped),
-]
+CATALOG: tuple[Mistake, ...] = (RELU_MASK_FORGOTTEN, BIAS_DROPPED, FILTER_FLIP_CONFUSED)
 
 
 def same_answers(solution: Solution, values: dict[str, np.ndarray]) -> bool:
@@ -80,7 +92,7 @@ def same_answers(solution: Solution, values: dict[str, np.ndarray]) -> bool:
     return True
 
 
-def undetected(problem: Problem, solution: Solution) -> list[Mistake]:
-    """The mistakes that apply to this problem and would still give every right answer."""
-    return [m for m in CATALOG if m.kind == solution.kind and m.applies(problem, solution)
-            and same_answers(solution, m.replay(problem, solution))]
+def undetected(problem, solution: Solution) -> list[Mistake]:
+    """The mistakes of the problem's kind that apply to it and would still give every right answer."""
+    kind = problem.kind
+    return [m for m in kind.mistakes if m.applies(solution) and same_answers(solution, m.replay(kind, problem))]

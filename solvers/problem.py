@@ -1,83 +1,27 @@
-"""Reading problem files: YAML, validation, clear errors, and the registry of kinds.
+"""Reading problem files: YAML, validation against the file's kind, clear errors.
 
-A problem kind is one module that registers itself with `@kind("name")` and provides a
-pydantic model `Spec`, `solve(spec) -> Solution` and `reference(spec) -> values` (the
-independent torch computation). Every error a problem file can cause becomes a
-`ProblemError` naming the file, the field path, what was found and what was expected.
+Every error a problem file can cause becomes a `ProblemError` naming the file, the field
+path, what was found and what was expected. The kinds themselves are listed in
+`solvers.kinds`; this module only looks them up.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import Annotated, Any
+from typing import Any
 
 import pydantic
-from pydantic import AfterValidator, StringConstraints
 import yaml
 
-KINDS: dict[str, ModuleType] = {}
-
-
-def _typesettable(text: str) -> str:
-    from .render.markup import untypesettable
-    bad = untypesettable(text)
-    if bad:
-        shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in bad)
-        raise ValueError(f"contains characters the PDF cannot show: {shown}; write them in words or ASCII")
-    return text
-
-
-Text = Annotated[str, AfterValidator(_typesettable)]
-Title = Annotated[str, StringConstraints(min_length=1), AfterValidator(_typesettable)]
-"""Problem text (titles, statements, notes): shown as plain text, never as markup."""
-
-
-class Model(pydantic.BaseModel):
-    """A part of a problem file: unknown fields are errors, values are immutable."""
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
-
-
-class SpecBase(Model):
-    """The fields every problem file has, whatever its kind."""
-    title: Title
-    statement: Text = ""
-    notes: Text = ""
-    digits: Annotated[int, pydantic.Field(ge=2, le=12)] = 4
-
-
-class ProblemError(Exception):
-    """A problem file that cannot be solved as written."""
-
-    def __init__(self, file: str | Path, field: str, message: str):
-        super().__init__(f"{file}: {field}: {message}" if field else f"{file}: {message}")
-        self.file, self.field, self.message = str(file), field, message
-
-    def __reduce__(self):  # errors cross process boundaries when variants build in parallel
-        return (ProblemError, (self.file, self.field, self.message))
-
-
-class FieldError(Exception):
-    """A semantic error in a validated spec; the loader adds the file name."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field, self.message = field, message
-
-
-def kind(name: str):
-    """Register a module-level kind: use as `register = kind("network")(sys.modules[__name__])`."""
-    def register(module: ModuleType) -> ModuleType:
-        KINDS[name] = module
-        return module
-    return register
+from .core import FieldError, ProblemError
+from .kind import Kind
 
 
 @dataclass
 class Problem:
-    """A validated problem: its file, its kind's module and the kind's spec."""
+    """A validated problem: its file, its kind and the kind's spec."""
     path: Path
-    module: ModuleType
+    kind: Kind
     spec: Any
 
     @property
@@ -102,9 +46,9 @@ def read_yaml(path: Path) -> Any:
         raise ProblemError(path, "", f"is not valid YAML{where}: {what}") from None
 
 
-def read(path: Path) -> tuple[ModuleType, dict]:
-    """The kind's module and the raw mapping of a problem file."""
-    from . import kinds  # noqa: F401  (registers every kind)
+def read(path: Path) -> tuple[Kind, dict]:
+    """The kind and the raw mapping of a problem file."""
+    from .kinds import KINDS
 
     data = read_yaml(path)
     if data is None:
@@ -120,23 +64,16 @@ def read(path: Path) -> tuple[ModuleType, dict]:
     return KINDS[name], data
 
 
-def validate(path: Path, module: ModuleType, data: dict) -> Problem:
+def validate(path: Path, kind: Kind, data: dict) -> Problem:
     """Validate a problem's (concrete) data against its kind."""
     try:
-        spec = module.Spec.model_validate(data)
-        module.check(spec)
+        spec = kind.Spec.model_validate(data)
+        kind.check(spec)
     except pydantic.ValidationError as error:
         raise ProblemError(path, *describe_validation_error(error)) from None
     except FieldError as error:
         raise ProblemError(path, error.field, error.message) from None
-    return Problem(path, module, spec)
-
-
-def load(path: str | Path, seed: int = 1) -> Problem:
-    """Read, validate and check one problem file (random fields drawn for `seed`)."""
-    from .variants import instantiate, read as read_template
-
-    return instantiate(read_template(path), seed)[0]
+    return Problem(path, kind, spec)
 
 
 def field_path(location: tuple) -> str:

@@ -85,3 +85,9 @@ class Solution:
     values: dict[str, np.ndarray]
     answers: list[Answer]
     closing: list[Item] = field(default_factory=list)  # shown after the steps: figures, exact forms
+
+
+def answer_key(solutions: list[Solution]) -> list[dict[str, Any]]:
+    """Per problem, each answer's stable name, value and grading tolerance."""
+    return [{"problem": s.name, "title": s.title, "answers": [a.as_json(s.digits) for a in s.answers]}
+            for s in solutions]

@@ -10,7 +10,7 @@ A problem file's optional `variants:` section switches constraints and adds cond
         distinct_classes: true    # (network) no tie for the predicted class
         displayable_probabilities: true  # (network) no probability shown as 0 or 1
         exact_givens: true        # every given number is shown exactly at the sheet's digits
-        diagnostic: true          # no common mistake gives the right answers (solvers.mistakes)
+        diagnostic: true          # none of the kind's mistakes (solvers.mistakes) gives the right answers
       require:                    # the problem's own conditions, over its quantities
         - abs(z1) > 0.5
 
@@ -22,8 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pydantic
@@ -31,16 +30,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import mistakes
 from . import problem as P
+from .core import Constraint
+from .kind import Kind
 from .randomize import Condition, randomized, sample, sub_seed
 from .solution import Solution, displayed
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """A built-in condition on a variant: `holds(problem, solution, setting)`, with a default."""
-    default: Any
-    holds: Callable[[P.Problem, Solution, Any], bool]
-    means: str
 
 
 def _exact_givens(problem: P.Problem, solution: Solution, setting) -> bool:
@@ -69,7 +62,7 @@ class Settings(BaseModel):
 class Template:
     """A problem file as written, random fields still random."""
     path: Path
-    module: ModuleType
+    kind: Kind
     data: dict
     settings: Settings
     conditions: list[Condition]
@@ -84,7 +77,7 @@ class Template:
 
     def constraints(self) -> dict[str, tuple[Constraint, Any]]:
         """The constraints in force, with their settings (off ones left out)."""
-        available = {**COMMON, **getattr(self.module, "CONSTRAINTS", {})}
+        available = {**COMMON, **self.kind.constraints}
         chosen = {name: (c, self.settings.constraints.get(name, c.default)) for name, c in available.items()}
         return {name: pair for name, pair in chosen.items() if pair[1] is not False}
 
@@ -93,21 +86,21 @@ class Template:
             data = sample(self.data, rng)
         except P.FieldError as error:
             raise P.ProblemError(self.path, error.field, error.message) from None
-        return P.validate(self.path, self.module, data)
+        return P.validate(self.path, self.kind, data)
 
 
 def read(path: str | Path) -> Template:
     """Read a problem file as a template; every error is reported against the file."""
     path = Path(path)
-    module, data = P.read(path)
+    kind, data = P.read(path)
     raw = data.pop("variants", None)
     try:
         settings = Settings.model_validate(raw or {})
     except pydantic.ValidationError as error:
         field, message = P.describe_validation_error(error)
         raise P.ProblemError(path, f"variants.{field}" if field else "variants", message) from None
-    template = Template(path, module, data, settings, [])
-    unknown = set(settings.constraints) - set(COMMON) - set(getattr(module, "CONSTRAINTS", {}))
+    template = Template(path, kind, data, settings, [])
+    unknown = set(settings.constraints) - set(COMMON) - set(kind.constraints)
     if unknown:
         raise P.ProblemError(path, f"variants.constraints.{sorted(unknown)[0]}", "is not a constraint of this kind; "
                              f"expected one of: {', '.join(sorted(template.constraints()))}")
@@ -117,7 +110,7 @@ def read(path: str | Path) -> Template:
         raise P.ProblemError(path, error.field, error.message) from None
     first = template.draw(np.random.default_rng(0))  # shapes, names and the rest, checked once
     if template.conditions:
-        known = set(first.module.solve(first.spec).values)
+        known = set(first.kind.solve(first.spec).values)
         for condition in template.conditions:
             try:
                 condition.check_names(known)
@@ -132,12 +125,12 @@ def instantiate(template: Template, seed: int) -> tuple[P.Problem, Solution]:
     rng = np.random.default_rng(sub_seed(seed, template.name))
     if not template.randomized:
         problem = template.draw(rng)
-        return problem, problem.module.solve(problem.spec, problem.name)
+        return problem, problem.kind.solve(problem.spec, problem.name)
     failures: Counter = Counter()
     constraints = template.constraints()
     for _ in range(template.settings.tries):
         problem = template.draw(rng)
-        solution = problem.module.solve(problem.spec, problem.name)
+        solution = problem.kind.solve(problem.spec, problem.name)
         failed = [name for name, (c, setting) in constraints.items() if not c.holds(problem, solution, setting)]
         failed += [f"require {c.text!r}" for c in template.conditions if not c.holds(solution.values)]
         if not failed:
@@ -148,3 +141,8 @@ def instantiate(template: Template, seed: int) -> tuple[P.Problem, Solution]:
     raise P.ProblemError(template.path, "variants", f"no variant met every constraint in {template.settings.tries} "
                          f"draws (seed {seed}); {name} ({means}) failed in {count} of them. Widen the "
                          "distributions, switch the constraint off, or raise variants.tries")
+
+
+def load(path: str | Path, seed: int = 1) -> P.Problem:
+    """Read, validate and check one problem file (random fields drawn for `seed`)."""
+    return instantiate(read(path), seed)[0]

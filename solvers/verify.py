@@ -37,7 +37,7 @@ def mismatches(values: dict[str, np.ndarray], reference: dict[str, np.ndarray]) 
 def verify(problem: Problem, solution: Solution) -> int:
     """Raise VerificationError unless every value of `solution` matches torch; returns how
     many values were compared."""
-    problems = mismatches(solution.values, problem.module.reference(problem.spec))
+    problems = mismatches(solution.values, problem.kind.reference(problem.spec))
     if problems:
         raise VerificationError(f"{problem.path}: verification against torch failed:\n  " + "\n  ".join(problems))
     return sum(v.size for v in solution.values.values())

@@ -3,6 +3,7 @@ import pytest
 import yaml
 
 from solvers import problem as P
+from solvers import variants
 
 
 @pytest.fixture
@@ -12,6 +13,6 @@ def load_error(tmp_path):
         path = tmp_path / "bad.yaml"
         path.write_text(yaml.safe_dump(data), encoding="utf-8")
         with pytest.raises(P.ProblemError) as caught:
-            P.load(path)
+            variants.load(path)
         return caught.value
     return load

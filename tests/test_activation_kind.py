@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers import problem as P
+from solvers.variants import load
 from solvers.activations import ELEMENTWISE, SMOOTH_EXTRAS
 from solvers.kinds import activation
 from solvers.verify import mismatches, verify
@@ -16,8 +16,8 @@ PROBLEMS = Path(__file__).resolve().parents[1] / "problems" / "activation-functi
 
 
 def answers(name: str) -> dict:
-    loaded = P.load(PROBLEMS / name)
-    solution = loaded.module.solve(loaded.spec)
+    loaded = load(PROBLEMS / name)
+    solution = loaded.kind.solve(loaded.spec)
     verify(loaded, solution)
     return {a.name: a.value.ravel() for a in solution.answers}
 
@@ -73,4 +73,4 @@ def test_random_activation_problems_match_torch(functions, points, features, dat
                       "w": data.draw(st.lists(numbers, min_size=2, max_size=2)), "b": data.draw(numbers)},
     })
     activation.check(spec)
-    assert mismatches(activation.solve(spec).values, activation.reference(spec)) == []
+    assert mismatches(activation.KIND.solve(spec).values, activation.reference(spec)) == []

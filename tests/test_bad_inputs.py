@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from solvers.problem import ProblemError, load
+from solvers.problem import ProblemError
+from solvers.variants import load
 
 ROOT = Path(__file__).resolve().parents[1]
 DELETE = object()

@@ -9,10 +9,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from solvers import mistakes
 from solvers import problem as P
 from solvers.kinds import conv_values
-from solvers.render.documents import prepare
-from solvers.variants import instantiate, read
+from solvers.render.prose import prepare
+from solvers.variants import instantiate, load, read
 from solvers.verify import mismatches, verify
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems" / "convolution-values"
@@ -35,8 +36,8 @@ def numpy_conv(image, kernel, padding=(0, 0), stride=(1, 1), bias=0.0, flip=Fals
 
 
 def solved(name: str):
-    loaded = P.load(PROBLEMS / name)
-    solution = loaded.module.solve(loaded.spec, loaded.name)
+    loaded = load(PROBLEMS / name)
+    solution = loaded.kind.solve(loaded.spec, loaded.name)
     verify(loaded, solution)
     return loaded, solution, {a.name: a.value for a in solution.answers}
 
@@ -75,7 +76,10 @@ def test_convolution_flips_the_filter_and_cross_correlation_does_not():
     assert answers["entry.a"][0, 0] == 5 and answers["entry.e"][0, 0] == 6
     assert not np.array_equal(flipped, plain)
     np.testing.assert_array_equal(solution.values["Fr"], np.rot90(np.array(spec.filter), 2))
-    assert conv_values._flip_matters(loaded, solution, True)
+    flip = mistakes.FILTER_FLIP_CONFUSED
+    assert flip in conv_values.KIND.mistakes and flip.applies(solution)
+    assert not mistakes.same_answers(solution, flip.replay(conv_values.KIND, loaded))
+    assert mistakes.undetected(loaded, solution) == []
 
 
 def test_an_entry_is_evaluated_as_the_sum_of_window_times_filter_symbols():
@@ -99,10 +103,11 @@ def test_the_solution_states_the_convention_and_shows_the_window():
 
 
 def test_new_numbers_reuse_the_cached_derivation():
-    spec = P.load(PROBLEMS / "q1-entries-e-and-v.yaml").spec
+    spec = load(PROBLEMS / "q1-entries-e-and-v.yaml").spec
     other = spec.model_copy(update={"image": [[v + 1 for v in row] for row in spec.image]})
-    assert conv_values.derive(conv_values.structure(spec)) is conv_values.derive(conv_values.structure(other))
-    assert conv_values.solve(other).values["y_e"][0, 0] == numpy_conv(other.image, other.filter, (1, 1))[0, 4]
+    same = conv_values.KIND.compiled(conv_values.structure(spec))
+    assert conv_values.KIND.compiled(conv_values.structure(other)) is same
+    assert conv_values.KIND.solve(other).values["y_e"][0, 0] == numpy_conv(other.image, other.filter, (1, 1))[0, 4]
 
 
 def test_random_variants_keep_flipping_diagnostic(tmp_path):
@@ -157,7 +162,7 @@ def specs(draw):
 @given(spec=specs())
 def test_random_convolutions_match_torch(spec):
     conv_values.check(spec)
-    solution = conv_values.solve(spec)
+    solution = conv_values.KIND.solve(spec)
     assert mismatches(solution.values, conv_values.reference(spec)) == []
     if spec.ask.output:
         flip = spec.operation == "convolution"
@@ -195,6 +200,6 @@ def test_bad_inputs_name_the_field(tmp_path, changes, field, fragment):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({**BASE, **changes}, allow_unicode=True))
     with pytest.raises(P.ProblemError) as error:
-        P.load(path)
+        load(path)
     assert error.value.field == field
     assert fragment in error.value.message, error.value.message

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers import problem as P
+from solvers.variants import load
 from solvers.kinds import linear_backprop
 from solvers.variants import instantiate, read
 from solvers.verify import mismatches, verify
@@ -24,8 +24,8 @@ DLDA2 = np.array([[1, -2, 0.5], [0.5, 1, -1], [-1, 2, 1]])
 
 
 def answers(name: str) -> dict[str, np.ndarray]:
-    loaded = P.load(PROBLEMS / name)
-    solution = loaded.module.solve(loaded.spec, loaded.name)
+    loaded = load(PROBLEMS / name)
+    solution = loaded.kind.solve(loaded.spec, loaded.name)
     verify(loaded, solution)
     return {a.name: a.value for a in solution.answers}
 
@@ -125,7 +125,7 @@ def test_003_5_3_softmax_nll_gradient_is_prediction_minus_target():
 
 
 def test_sympy_derives_the_matrix_forms_it_evaluates():
-    derivation, _ = linear_backprop.derive((3, 2, 4, None, True, True))
+    derivation, _ = linear_backprop.KIND.compiled((3, 2, 4, None, True, True))
     steps = {s.target.key: s for s in derivation.steps}
     W = derivation.givens[1].elements
     G = derivation.givens[3].elements
@@ -138,11 +138,11 @@ def test_forward_only_and_backward_only_problems():
     base = {"kind": "linear_backprop", "title": "t", "A": [[1, 2]], "W": [[3]], "W0": [1]}
     forward = linear_backprop.Spec.model_validate(base | {"ask": {"forward": True, "backward": False}})
     linear_backprop.check(forward)
-    solution = linear_backprop.solve(forward)
+    solution = linear_backprop.KIND.solve(forward)
     assert [a.name for a in solution.answers] == ["forward.Z"]
     np.testing.assert_array_equal(solution.answers[0].value, [[4, 7]])
     backward = linear_backprop.Spec.model_validate(base | {"dLdZ": [[1, -1]], "ask": {"forward": False}})
-    solution = linear_backprop.solve(backward)
+    solution = linear_backprop.KIND.solve(backward)
     assert "Z" not in solution.values
     np.testing.assert_array_equal({a.name: a.value for a in solution.answers}["backward.dLdW0"], [[0]])
 
@@ -183,7 +183,7 @@ def test_random_shapes_match_torch(m, n, b, act, forward, data):
         spec["activation"] = {"type": act, "dLdA": matrix(data, n, b)}
     spec = linear_backprop.Spec.model_validate(spec)
     linear_backprop.check(spec)
-    solution = linear_backprop.solve(spec)
+    solution = linear_backprop.KIND.solve(spec)
     assert mismatches(solution.values, linear_backprop.reference(spec)) == []
     shapes = {a.name: a.value.shape for a in solution.answers}
     assert (shapes["backward.dLdA"], shapes["backward.dLdW"], shapes["backward.dLdW0"]) == ((m, b), (m, n), (n, 1))

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from solvers import formula as F
 from solvers import problem as P
+from solvers.variants import load
 from solvers.kinds import loss_comparison as LC
 from solvers.verify import mismatches, verify
 
@@ -20,8 +21,8 @@ DYNASTIES = ["Tang", "Song", "Ming", "Qing"]
 
 
 def answers(name: str) -> dict:
-    loaded = P.load(PROBLEMS / name)
-    solution = loaded.module.solve(loaded.spec, loaded.name)
+    loaded = load(PROBLEMS / name)
+    solution = loaded.kind.solve(loaded.spec, loaded.name)
     verify(loaded, solution)
     return {a.name: a.value.ravel() for a in solution.answers}
 
@@ -54,14 +55,14 @@ def test_003_3_2_accuracy_squared_and_which_losses_sgd_can_minimize():
 
 def test_target_as_index_label_or_one_hot_gives_the_same_solution():
     forms = [2, "Ming", [0, 0, 1, 0], [0.0, 0.0, 1.0, 0.0]]
-    solved = [LC.solve(spec(target=t, labels=DYNASTIES, losses=["nll", "accuracy"])).values for t in forms]
+    solved = [LC.KIND.solve(spec(target=t, labels=DYNASTIES, losses=["nll", "accuracy"])).values for t in forms]
     for values in solved[1:]:
         assert values.keys() == solved[0].keys()
         assert all(np.array_equal(values[k], solved[0][k]) for k in values)
 
 
 def test_sympy_reduces_each_loss_to_the_true_class_and_finds_the_accuracy_gradient_zero():
-    derivation, _ = LC.derive(LC.structure(spec(losses=["nll", "squared", "accuracy"], ask={"sgd": True})))
+    derivation, _ = LC.KIND.compiled(LC.structure(spec(losses=["nll", "squared", "accuracy"], ask={"sgd": True})))
     nll, squared, accuracy, sgd = derivation.sections
     g3 = F.Var("g1", "g", "vector", 1).entry(2)
     assert nll.steps[0].formula == F.Neg(F.Log(g3))
@@ -71,9 +72,9 @@ def test_sympy_reduces_each_loss_to_the_true_class_and_finds_the_accuracy_gradie
 
 
 def test_argmax_ties_take_the_first_entry_as_numpy_and_torch():
-    values = LC.solve(spec(target=0, candidates=[[0.4, 0.4, 0.2], [0.3, 0.3, 0.4]], losses=["accuracy"])).values
+    values = LC.KIND.solve(spec(target=0, candidates=[[0.4, 0.4, 0.2], [0.3, 0.3, 0.4]], losses=["accuracy"])).values
     assert values["top1"][0, 0] == 1 and values["accuracy1"][0, 0] == -1
-    values = LC.solve(spec(target=1, candidates=[[0.4, 0.4, 0.2], [0.3, 0.3, 0.4]], losses=["accuracy"])).values
+    values = LC.KIND.solve(spec(target=1, candidates=[[0.4, 0.4, 0.2], [0.3, 0.3, 0.4]], losses=["accuracy"])).values
     assert values["accuracy1"][0, 0] == 0
 
 
@@ -96,7 +97,7 @@ def test_random_problems_match_torch_and_numpy(fields):
     true = [g[fields["target"]] for g in fields["candidates"]]
     assume(len({round(p, 9) for p in true}) == len(true))
     problem = spec(**fields)
-    solution = LC.solve(problem)
+    solution = LC.KIND.solve(problem)
     assert mismatches(solution.values, LC.reference(problem)) == []
     values, G, c = solution.values, np.array(fields["candidates"]), fields["target"]
     for loss in fields["losses"]:
@@ -155,6 +156,6 @@ def test_bad_inputs_name_the_field(tmp_path, change, field, fragment):
     path = tmp_path / "bad.yaml"
     path.write_text(text)
     with pytest.raises(P.ProblemError) as error:
-        P.load(path)
+        load(path)
     assert error.value.field == field
     assert fragment in error.value.message

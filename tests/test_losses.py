@@ -1,13 +1,14 @@
 """Losses and their gradients equal torch autograd, also for extreme pre-activations, and
 verification catches a wrong value."""
 import math
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from solvers import problem as P
+from solvers.variants import load
 from solvers.kinds import network
 from solvers.verify import VerificationError, mismatches, verify
 
@@ -30,7 +31,7 @@ def autograd(logits, loss_of):
                                             ([-745.0, 0.0, 745.0], 2), ([0.0, 0.0, 0.0], 1)])
 def test_softmax_cross_entropy_is_stable(logits, target):
     s = spec([[v] for v in logits], "softmax", {"type": "cross_entropy", "target": target})
-    values = network.solve(s).values
+    values = network.KIND.solve(s).values
     expected, gradient = autograd(logits, lambda p: torch.nn.functional.cross_entropy(
         p.unsqueeze(0), torch.tensor([target])))
     assert values["L"][0, 0] == pytest.approx(expected, rel=1e-12)
@@ -41,7 +42,7 @@ def test_softmax_cross_entropy_is_stable(logits, target):
 @pytest.mark.parametrize("logit, label", [(800.0, 0), (800.0, 1), (-800.0, 1), (-30.0, 0), (0.0, 1)])
 def test_sigmoid_binary_cross_entropy_is_stable(logit, label):
     s = spec([[logit]], "sigmoid", {"type": "binary_cross_entropy", "target": label})
-    values = network.solve(s).values
+    values = network.KIND.solve(s).values
     expected, gradient = autograd([logit], lambda p: torch.nn.functional.binary_cross_entropy_with_logits(
         p, torch.tensor([float(label)], dtype=torch.float64)))
     assert values["L"][0, 0] == pytest.approx(expected, rel=1e-12)
@@ -54,7 +55,7 @@ def test_squared_error_and_its_derivative(half, reduction):
     outputs, target = [0.5, -2.0, 3.25], [1.0, 0.0, 3.0]
     s = spec([[v] for v in outputs], "identity",
              {"type": "squared_error", "target": target, "half": half, "reduction": reduction})
-    values = network.solve(s).values
+    values = network.KIND.solve(s).values
     scale = (0.5 if half else 1.0)
     expected, gradient = autograd(outputs, lambda a: scale * torch.nn.functional.mse_loss(
         a, torch.tensor(target, dtype=torch.float64), reduction=reduction))
@@ -65,7 +66,7 @@ def test_squared_error_and_its_derivative(half, reduction):
 def test_softmax_jacobian_path_through_a_non_final_softmax():
     """softmax followed by squared error goes through the Jacobian, not the a − y shortcut."""
     s = spec([[2.0], [-1.0], [0.5]], "softmax", {"type": "squared_error", "target": [0, 1, 0]})
-    solution = network.solve(s)
+    solution = network.KIND.solve(s)
     assert [step.kind for step in solution.derivation.steps if step.kind.startswith(("softmax", "jacobian"))] \
         == ["softmax", "softmax_jacobian", "jacobian_backward"]
     assert mismatches(solution.values, network.reference(s)) == []
@@ -75,8 +76,8 @@ def test_verification_names_the_problem_quantity_and_both_values(tmp_path, monke
     path = tmp_path / "p.yaml"
     path.write_text((Path(__file__).resolve().parents[1] / "problems/relu-networks/s1-one-hidden-unit.yaml")
                     .read_text())
-    loaded = P.load(path)
-    solution = loaded.module.solve(loaded.spec)
+    loaded = load(path)
+    solution = loaded.kind.solve(loaded.spec)
     honest = network.reference
 
     def off_by_a_little(spec):
@@ -84,7 +85,7 @@ def test_verification_names_the_problem_quantity_and_both_values(tmp_path, monke
         values["dL_dW1"] = values["dL_dW1"] + 1e-6
         return values
 
-    monkeypatch.setattr(network, "reference", off_by_a_little)
+    monkeypatch.setattr(loaded, "kind", dataclasses.replace(network.KIND, reference=off_by_a_little))
     with pytest.raises(VerificationError) as caught:
         verify(loaded, solution)
     message = str(caught.value)

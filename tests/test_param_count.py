@@ -7,7 +7,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers import problem as P
+from solvers.variants import load
 from solvers.derivation import element_symbol
 from solvers.kinds import param_count
 from solvers.verify import mismatches, verify
@@ -16,8 +16,8 @@ PROBLEMS = Path(__file__).resolve().parents[1] / "problems" / "parameter-counts"
 
 
 def answers(name: str) -> dict:
-    loaded = P.load(PROBLEMS / name)
-    solution = loaded.module.solve(loaded.spec)
+    loaded = load(PROBLEMS / name)
+    solution = loaded.kind.solve(loaded.spec)
     verify(loaded, solution)
     assert all(a.integer for a in solution.answers)
     return {a.name: a.value.ravel().tolist() for a in solution.answers}
@@ -41,7 +41,7 @@ def test_001_q3_2c_without_bias_is_27():
     data["layers"][0]["bias"] = False
     spec = param_count.Spec.model_validate(data)
     param_count.check(spec)
-    solution = param_count.solve(spec)
+    solution = param_count.KIND.solve(spec)
     assert mismatches(solution.values, param_count.reference(spec)) == []
     assert solution.values["P"][0, 0] == 27 and solution.values["Pb1"][0, 0] == 0
 
@@ -83,7 +83,7 @@ def test_001_cnn_counts_batch_norm_scale_and_shift_but_not_running_statistics():
 
 
 def test_layer_totals_are_factored_by_sympy():
-    derivation, _ = param_count.derive((True, (("conv", True), ("flatten", True), ("dense", True))))
+    derivation, _ = param_count.KIND.compiled((True, (("conv", True), ("flatten", True), ("dense", True))))
     conv_total, dense_total = (s.facts["factored"].expr for s in derivation.steps if s.kind == "layer_total")
     e = lambda key: element_symbol(key, 0, 0)  # noqa: E731
     assert conv_total == e("f1") * (e("C0") * e("k1h") * e("k1w") + 1)
@@ -129,7 +129,7 @@ def architectures(draw):
 def test_random_architectures_match_torch(data):
     spec = param_count.Spec.model_validate(data)
     param_count.check(spec)
-    values = param_count.solve(spec).values
+    values = param_count.KIND.solve(spec).values
     assert mismatches(values, param_count.reference(spec)) == []
     layers = range(1, len(spec.layers) + 1)
     assert values["P"][0, 0] == sum(values[f"P{l}"][0, 0] for l in layers)

@@ -7,6 +7,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from solvers.kind import _compiled
 from solvers.kinds import network
 from solvers.verify import mismatches
 
@@ -68,7 +69,7 @@ def problems(draw):
 @given(problems())
 def test_every_derived_value_equals_torch(spec):
     network.check(spec)
-    solution = network.solve(spec)
+    solution = network.KIND.solve(spec)
     assert mismatches(solution.values, network.reference(spec)) == []
     for answer in solution.answers:
         assert np.all(np.isfinite(answer.value)), answer.name
@@ -84,10 +85,10 @@ def test_new_numbers_reuse_the_derivation(spec, seed):
         if layer["weights"] is not None:
             layer["weights"] = np.round(rng.normal(size=np.shape(layer["weights"])), 3).tolist()
     other = network.Spec.model_validate(data)
-    network.solve(spec)
-    before = network.derive.cache_info()
-    solution = network.solve(other)
-    after = network.derive.cache_info()
+    network.KIND.solve(spec)
+    before = _compiled.cache_info()
+    solution = network.KIND.solve(other)
+    after = _compiled.cache_info()
     assert network.structure(other) == network.structure(spec)
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
     assert mismatches(solution.values, network.reference(other)) == []

@@ -8,7 +8,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers import problem as P
+from solvers.variants import load
 from solvers.kinds import relu_regions
 from solvers.verify import mismatches, verify
 
@@ -16,8 +16,8 @@ SEED = Path(__file__).resolve().parents[1] / "problems" / "relu-decision-regions
 
 
 def test_003_s2_3_and_2_4_values():
-    loaded = P.load(SEED)
-    solution = loaded.module.solve(loaded.spec)
+    loaded = load(SEED)
+    solution = loaded.kind.solve(loaded.spec)
     verify(loaded, solution)
     a = {x.name: x.value for x in solution.answers}
     points = a["boundary.unit1.points"]
@@ -54,7 +54,7 @@ def test_random_networks_match_torch(units, classes, data):
         "inputs": data.draw(st.lists(st.lists(numbers, min_size=2, max_size=2), min_size=1, max_size=4)),
         "boundary_points": {"unit": 1, "count": 3}, "sum_cases": data.draw(st.lists(st.integers(0, 5), max_size=3))})
     relu_regions.check(spec)
-    assert mismatches(relu_regions.solve(spec).values, relu_regions.reference(spec)) == []
+    assert mismatches(relu_regions.KIND.solve(spec).values, relu_regions.reference(spec)) == []
 
 
 @pytest.mark.parametrize("change, field, fragment", [

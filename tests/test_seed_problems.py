@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solvers import problem as P
+from solvers.variants import load
 from solvers.verify import verify
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
 
 
 def solve(relative: str) -> dict[str, np.ndarray]:
-    loaded = P.load(PROBLEMS / relative)
-    solution = loaded.module.solve(loaded.spec, loaded.name)
+    loaded = load(PROBLEMS / relative)
+    solution = loaded.kind.solve(loaded.spec, loaded.name)
     verify(loaded, solution)
     answers = {a.name: a.value.ravel() for a in solution.answers}
     return answers | {"_tolerance": solution.answers[0].tolerance(solution.digits)}

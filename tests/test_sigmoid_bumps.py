@@ -8,7 +8,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers import problem as P
+from solvers.variants import load
 from solvers.kinds import sigmoid_bumps
 from solvers.verify import mismatches, verify
 
@@ -20,8 +20,8 @@ def sig(z):
 
 
 def test_004_q1_bump_weights_values_and_shrinking_error():
-    loaded = P.load(SEED)
-    solution = loaded.module.solve(loaded.spec)
+    loaded = load(SEED)
+    solution = loaded.kind.solve(loaded.spec)
     verify(loaded, solution)
     a = {x.name: x.value for x in solution.answers}
     np.testing.assert_allclose(a["bump.weights"][:, 0], [50, 0, 50, -25, 2, -2])
@@ -52,7 +52,7 @@ def test_other_functions_match_torch(function):
         "kind": "sigmoid_bumps", "title": "t", "bump": {"height": -1.5, "width": 2, "steepness": 7, "points": [1.0]},
         "approximate": {"function": function, "interval": [0, 1], "bumps": [3, 8], "steepness": [5, 500]}})
     sigmoid_bumps.check(spec)
-    assert mismatches(sigmoid_bumps.solve(spec).values, sigmoid_bumps.reference(spec)) == []
+    assert mismatches(sigmoid_bumps.KIND.solve(spec).values, sigmoid_bumps.reference(spec)) == []
 
 
 @settings(max_examples=30, deadline=None)
@@ -68,4 +68,4 @@ def test_random_bumps_and_approximations_match_torch(height, width, steepness, p
         "approximate": {"function": f"{coefficient}*x**2 + sin(x)", "interval": [low, low + length],
                         "bumps": bumps, "steepness": [steepness, 10 * steepness]}})
     sigmoid_bumps.check(spec)
-    assert mismatches(sigmoid_bumps.solve(spec).values, sigmoid_bumps.reference(spec)) == []
+    assert mismatches(sigmoid_bumps.KIND.solve(spec).values, sigmoid_bumps.reference(spec)) == []

@@ -9,17 +9,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solvers import problem as P
+from solvers.variants import load
 from solvers.kinds import softmax
-from solvers.render.documents import prepare
-from solvers.render.markup import to_html
+from solvers.render.prose import prepare
+from solvers.render.drivers.html import to_html
 from solvers.verify import mismatches, verify
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems" / "softmax"
 
 
 def solved(name: str, seed: int = 1):
-    loaded = P.load(PROBLEMS / name, seed)
-    solution = loaded.module.solve(loaded.spec, loaded.name)
+    loaded = load(PROBLEMS / name, seed)
+    solution = loaded.kind.solve(loaded.spec, loaded.name)
     verify(loaded, solution)
     return loaded, solution
 
@@ -111,7 +112,7 @@ def test_shift_identity_and_partial_overflow():
     spec = softmax.Spec.model_validate({"kind": "softmax", "title": "t", "z": [3, -1], "overflow": [700, 800],
                                         "statements": [{"text": "x", "claim": "naive_overflows"}]})
     softmax.check(spec)
-    v = softmax.solve(spec).values
+    v = softmax.KIND.solve(spec).values
     assert v["chg"][0, 0] == 0
     np.testing.assert_allclose(v["y_shift"], v["y"], rtol=1e-15)
     assert v["Eu"][0, 0] == pytest.approx(math.exp(700)) and np.isinf(v["Eu"][1, 0])
@@ -123,14 +124,14 @@ def test_shift_identity_and_partial_overflow():
 def test_sum_overflow_without_a_single_overflowing_exponential():
     spec = softmax.Spec.model_validate({"kind": "softmax", "title": "t", "z": [0, 1], "overflow": [709.5] * 3})
     softmax.check(spec)
-    v = softmax.solve(spec).values
+    v = softmax.KIND.solve(spec).values
     assert np.all(np.isfinite(v["Eu"])) and v["over"][0, 0] == 1 and np.all(v["qu"] == 0)
 
 
 def test_underflow_is_not_overflow():
     spec = softmax.Spec.model_validate({"kind": "softmax", "title": "t", "z": [0, 1], "overflow": [-800, -900]})
     softmax.check(spec)
-    v = softmax.solve(spec).values
+    v = softmax.KIND.solve(spec).values
     assert v["over"][0, 0] == 0 and v["Su"][0, 0] == 0 and np.all(v["oku"] == 0)
     np.testing.assert_allclose(v["yu"].ravel(), [1 / (1 + math.exp(-100)), math.exp(-100) / (1 + math.exp(-100))])
 
@@ -140,7 +141,7 @@ def test_distribution_target_and_other_letters():
                                         "target": [0.2, 0.5, 0.3], "symbols": {"scores": "o", "outputs": "g",
                                                                                "target": "y"}})
     softmax.check(spec)
-    solution = softmax.solve(spec)
+    solution = softmax.KIND.solve(spec)
     assert mismatches(solution.values, softmax.reference(spec)) == []
     t = np.array([0.2, 0.5, 0.3])
     y = np_softmax([0.3, -0.2, 1.1])
@@ -171,7 +172,7 @@ def test_random_softmax_problems_match_torch(data, n, m, with_target, stability,
         problem["statements"] = [{"text": "s", "claim": data.draw(st.sampled_from(sorted(softmax.CLAIMS)))}]
     spec = softmax.Spec.model_validate(problem)
     softmax.check(spec)
-    solution = softmax.solve(spec)
+    solution = softmax.KIND.solve(spec)
     assert mismatches(solution.values, softmax.reference(spec)) == []
     np.testing.assert_allclose(solution.values["J"], np_jacobian(z), rtol=1e-9, atol=1e-14)
     np.testing.assert_allclose(solution.values["J"].sum(axis=1), 0, atol=1e-14)
@@ -215,6 +216,6 @@ def test_bad_inputs_name_the_field(tmp_path, body, field, fragment):
     path = tmp_path / "bad.yaml"
     path.write_text(GOOD + body, encoding="utf-8")
     with pytest.raises(P.ProblemError) as error:
-        P.load(path)
+        load(path)
     assert error.value.field == field
     assert fragment in error.value.message

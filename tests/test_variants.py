@@ -86,7 +86,7 @@ def test_every_variant_meets_its_constraints_and_verifies(tmp_path_factory, seed
     p = np.sort(np.round(solution.values["a2"][:, 0], 4))
     assert p[-1] > p[-2] and 0 < p.min() and p.max() < 1  # a clear class, no 0 or 1 shown
     assert mistakes.undetected(problem, solution) == []  # diagnostic
-    assert mismatches(solution.values, problem.module.reference(problem.spec)) == []
+    assert mismatches(solution.values, problem.kind.reference(problem.spec)) == []
 
 
 def test_diagnostic_rejects_a_variant_where_forgetting_the_relu_mask_is_right(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...solution import displayed
-from ...variants import Constraint
+from ...core import Constraint
 
 KINKED = ("relu", "leaky_relu", "elu")
 

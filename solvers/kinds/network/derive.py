@@ -1,25 +1,16 @@
 """The derivation of a network problem, built once per structure from SymPy's local
-derivatives and the chain rule, layer by layer; `solve` evaluates it at the numbers."""
+derivatives and the chain rule, layer by layer."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import sympy
 
 from ... import formula as F
 from ...activations import Activation, softmax_jacobian_checked
-from ...derivation import Derivation, Evaluator, Quantity, Section, Step
-from ...solution import Answer, Item, Solution, kink_convention
-from ...timing import timed
-from .spec import LayerShape, Spec, Structure, given_values, structure
-
-
-def _shape_word(rows: int, cols: int) -> str:
-    return "scalar" if rows == cols == 1 else ("vector" if cols == 1 else "matrix")
-
-
+from ...derivation import Derivation, Quantity, Section, Step
+from .spec import LayerShape, Structure
 
 
 LOSS_SYMBOL = F.Var("L", "L")
@@ -68,7 +59,7 @@ class _Builder:
         rows, cols = (layer.units, layer.inputs) if self.s.layout == "rows" else (layer.inputs, layer.units)
         superscript = None if layer.without_superscript else l
         weights = Quantity.named(f"W{l}{suffix}", rows, cols, layer.weight_name, superscript, primes)
-        bias = (Quantity.named(f"b{l}{suffix}", layer.units, 1, layer.bias_name, superscript, primes)
+        bias = (Quantity.named(f"b{l}{suffix}", layer.units, 1, layer.bias_name, superscript, primes, role="bias")
                 if layer.bias else None)
         return weights, bias
 
@@ -321,95 +312,6 @@ class _Builder:
         self.sections.append(Section("sgd", steps, {**facts, "eta": self.eta.symbol}))
 
 
-@lru_cache(maxsize=256)
-def derive(s: Structure) -> tuple[Derivation, Evaluator]:
-    """The derivation for one network structure, compiled; cached across problems."""
-    with timed("derivation"):
-        derivation = _Builder(s).build()
-        return derivation, derivation.compile()
-
-
-# --------------------------------------------------------------------------------------
-# Solving: evaluate the derivation at the problem's numbers
-# --------------------------------------------------------------------------------------
-
-def solve(spec: Spec, name: str = "") -> Solution:
-    s = structure(spec)
-    derivation, evaluator = derive(s)
-    values = evaluator.evaluate(given_values(spec))
-    return Solution(name, "network", spec.title, spec.statement, spec.notes, spec.digits,
-                    _givens(spec, s, derivation), _questions(spec, s, derivation),
-                    _conventions(spec, s), derivation, values, _answers(spec, s, derivation, values))
-
-
-def _by_key(derivation: Derivation) -> dict[str, Quantity]:
-    found = {q.key: q for q in derivation.givens}
-    found.update({step.target.key: step.target for step in derivation.steps})
-    return found
-
-
-def _givens(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
-    q = _by_key(derivation)
-    items = [Item("input", {"symbol": q["x"].symbol, "value": q["x"].symbol})]
-    for l, layer in enumerate(s.layers, 1):
-        facts = {"layer": l, "activation": layer.activation.name, "alpha": layer.activation.alpha,
-                 "units": layer.units, "dense": layer.dense, "layout": s.layout}
-        if layer.dense:
-            facts["weights"] = q[f"W{l}"].symbol
-            facts["bias"] = q[f"b{l}"].symbol if layer.bias else None
-        items.append(Item("layer", facts))
-    if s.loss:
-        items.append(Item("target", {"symbol": q["y"].symbol, "loss": s.loss[0],
-                                     "class": spec.loss.target if isinstance(spec.loss.target, int)
-                                     and s.loss[0] == "cross_entropy" else None}))
-    return items
-
-
-def _questions(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
-    q, ask, items = _by_key(derivation), spec.ask, []
-    if ask.forward:
-        items.append(Item("forward", {"outputs": [q[f"a{len(s.layers)}"].symbol]}))
-    if ask.loss:
-        items.append(Item("loss", {"loss": s.loss[0]}))
-    if s.wanted:
-        order = [k for l in range(1, len(s.layers) + 1) for k in (f"W{l}", f"b{l}") if k in s.wanted]
-        items.append(Item("gradients", {"symbols": [q[f"dL_d{k}"].symbol for k in order]}))
-    if ask.deltas:
-        items.append(Item("deltas", {"symbols": [q[f"dL_dz{l}"].symbol for l, layer in enumerate(s.layers, 1)
-                                                 if layer.dense]}))
-    if ask.sgd:
-        items.append(Item("sgd", {"eta": q["eta"].symbol, "steps": ask.sgd.steps}))
-    return items
-
-
-def _conventions(spec: Spec, s: Structure) -> list[Item]:
-    items = [Item("layout", {"layout": s.layout})]
-    if spec.biases == "ignore":
-        items.append(Item("biases_ignored"))
-    seen = set()
-    for layer in s.layers:
-        act = layer.activation
-        if act.derivative_at_kink() is not None and act.name not in seen:
-            seen.add(act.name)
-            items.append(kink_convention(act))
-    if s.loss:
-        items.append(Item("loss_" + s.loss[0], {"half": s.loss[1], "reduction": s.loss[2],
-                                                "outputs": s.outputs}))
-    return items
-
-
-def _answers(spec: Spec, s: Structure, derivation: Derivation, values) -> list[Answer]:
-    q, ask, names = _by_key(derivation), spec.ask, []
-    if ask.forward:
-        for l, layer in enumerate(s.layers, 1):
-            names += ([(f"forward.z{l}", f"z{l}")] if layer.dense else []) + [(f"forward.a{l}", f"a{l}")]
-    if ask.loss:
-        names.append(("loss", "L"))
-    for l in range(1, len(s.layers) + 1):
-        if ask.deltas and s.layers[l - 1].dense:
-            names.append((f"gradient.z{l}", f"dL_dz{l}"))
-        names += [(f"gradient.{k}", f"dL_d{k}") for k in (f"W{l}", f"b{l}") if k in s.wanted]
-    for k in range(1, s.sgd_steps + 1):
-        for l in range(1, len(s.layers) + 1):
-            names += [(f"sgd.step{k}.{p}{l}", f"{p}{l}+{k}") for p in "Wb" if f"{p}{l}+{k}" in q]
-    return [Answer(name, key, q[key].symbol, values[key]) for name, key in names]
+def derive(s: Structure) -> Derivation:
+    """The derivation for one network structure."""
+    return _Builder(s).build()

@@ -6,25 +6,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ... import torch_ops
 from ...activations import DEFAULT_ALPHA
 from .spec import Spec, as_matrix, as_vector, target_vector
-
-def _torch_activation(name: str, alpha: float | None, kink: str, p: torch.Tensor) -> torch.Tensor:
-    """torch.nn.functional's activation; at a kink with the right-derivative convention,
-    a torch.where whose autograd picks the z ≥ 0 branch at 0."""
-    if kink == "right" and name in ("relu", "leaky_relu", "elu"):
-        negative = {"relu": lambda: torch.zeros_like(p), "leaky_relu": lambda: alpha * p,
-                    "elu": lambda: alpha * torch.expm1(p)}[name]()
-        return torch.where(p >= 0, p, negative)
-    return {
-        "relu": lambda: torch.nn.functional.relu(p),
-        "leaky_relu": lambda: torch.nn.functional.leaky_relu(p, alpha),
-        "elu": lambda: torch.nn.functional.elu(p, alpha),
-        "sigmoid": lambda: torch.sigmoid(p),
-        "tanh": lambda: torch.tanh(p),
-        "identity": lambda: p.clone(),
-        "softmax": lambda: torch.softmax(p, dim=0),
-    }[name]()
 
 
 def _torch_loss(spec: Spec, p: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -106,7 +90,7 @@ def _torch_forward(spec: Spec, x: torch.Tensor, leaves: dict, suffix: str) -> di
             p.retain_grad()
             recorded[p_key] = p
         alpha = layer.alpha if layer.alpha is not None else DEFAULT_ALPHA.get(layer.activation)
-        a = _torch_activation(layer.activation, alpha, spec.kink, p)
+        a = torch_ops.activation(layer.activation, alpha, spec.kink, p)
         a.retain_grad()
         recorded[f"a{l}{suffix}"] = a
         recorded[f"_p{l}"] = (p, p_key)
@@ -124,6 +108,6 @@ def _torch_local_derivatives(spec: Spec, recorded: dict, suffix: str) -> dict:
         if layer.activation == "softmax":
             out[f"J{l}{suffix}"] = torch.autograd.functional.jacobian(lambda t: torch.softmax(t, dim=0), p)
         else:
-            (grad,) = torch.autograd.grad(_torch_activation(layer.activation, alpha, spec.kink, p).sum(), p)
+            (grad,) = torch.autograd.grad(torch_ops.activation(layer.activation, alpha, spec.kink, p).sum(), p)
             out[f"fprime{l}{suffix}"] = grad
     return out

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import AllowInfNan, BeforeValidator, Field, Strict, StrictInt, StringConstraints
+from pydantic import BeforeValidator, Field, StrictInt, StringConstraints
 
 from ...activations import DEFAULT_ALPHA, NAMES, Activation
-from ...problem import FieldError, Model, SpecBase
+from ...core import FieldError, Model, Number, SpecBase
 
 
 def _not_mixed(value):
@@ -27,7 +27,6 @@ def _target_not_boolean(value):
 
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)?$", max_length=24)]
-Number = Annotated[float, Strict(), AllowInfNan(False)]  # finite; true/false are not numbers
 Vector = Annotated[list[Number], Field(min_length=1)] | Number
 Matrix = Annotated[Annotated[list[Annotated[list[Number], Field(min_length=1)]], Field(min_length=1)]
                    | Annotated[list[Number], Field(min_length=1)] | Number, BeforeValidator(_not_mixed)]

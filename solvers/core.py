@@ -1,0 +1,71 @@
+"""The shared vocabulary of problem kinds and the pipeline: the parts of a problem file
+(`Model`, `SpecBase`, `Number`, `Text`), the two errors a problem can cause (`FieldError`
+inside a kind, `ProblemError` with the file named) and `Constraint`, a condition on a random
+variant. Nothing here knows a kind, a renderer or the build."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Callable
+
+import pydantic
+from pydantic import AfterValidator, AllowInfNan, Strict, StringConstraints
+
+from .characters import untypesettable
+
+
+def _typesettable(text: str) -> str:
+    bad = untypesettable(text)
+    if bad:
+        shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in bad)
+        raise ValueError(f"contains characters the PDF cannot show: {shown}; write them in words or ASCII")
+    return text
+
+
+Text = Annotated[str, AfterValidator(_typesettable)]
+Title = Annotated[str, StringConstraints(min_length=1), AfterValidator(_typesettable)]
+"""Problem text (titles, statements, notes): shown as plain text, never as markup."""
+
+Number = Annotated[float, Strict(), AllowInfNan(False)]
+"""A finite number in a problem file; true/false are not numbers."""
+
+
+class Model(pydantic.BaseModel):
+    """A part of a problem file: unknown fields are errors, values are immutable."""
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+
+class SpecBase(Model):
+    """The fields every problem file has, whatever its kind."""
+    title: Title
+    statement: Text = ""
+    notes: Text = ""
+    digits: Annotated[int, pydantic.Field(ge=2, le=12)] = 4
+
+
+class ProblemError(Exception):
+    """A problem file that cannot be solved as written."""
+
+    def __init__(self, file: str | Path, field: str, message: str):
+        super().__init__(f"{file}: {field}: {message}" if field else f"{file}: {message}")
+        self.file, self.field, self.message = str(file), field, message
+
+    def __reduce__(self):  # errors cross process boundaries when variants build in parallel
+        return (ProblemError, (self.file, self.field, self.message))
+
+
+class FieldError(Exception):
+    """A semantic error in a validated spec; the loader adds the file name."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A built-in condition on a random variant: `holds(problem, solution, setting)`, with
+    its default setting (False: off unless the problem file switches it on)."""
+    default: Any
+    holds: Callable[[Any, Any, Any], bool]
+    means: str

@@ -1,0 +1,75 @@
+"""The interface every problem kind implements, and the scaffolding they share.
+
+A kind is one folder of `solvers/kinds/` that builds a `Kind` and is listed in the registry
+(`solvers/kinds/__init__.py`). It says what its problem files look like (`Spec`, `check`),
+what of a problem decides the derivation (`structure`: everything but the numbers,
+hashable), how to derive it (`derive`, run once per structure and compiled), the numbers a
+problem gives (`given_values`), what the reader is shown besides the steps (`present`), an
+independent torch computation of every value (`reference`), and what makes a random
+variant a good exercise (`constraints`, `mistakes`). Solving is the same for every kind and
+written once here: derive once per structure, evaluate at the numbers, package a Solution.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, Generic, Hashable, Mapping, TypeVar
+
+import numpy as np
+
+from .core import Constraint, SpecBase
+from .derivation import Derivation, Evaluator
+from .solution import Answer, Item, Solution
+from .timing import timed
+
+SpecT = TypeVar("SpecT", bound=SpecBase)
+StructureT = TypeVar("StructureT", bound=Hashable)
+Values = dict[str, np.ndarray]
+
+
+@dataclass
+class Parts:
+    """What a solution shows around its derivation, built by a kind's `present`."""
+    givens: list[Item]
+    questions: list[Item]
+    conventions: list[Item]
+    answers: list[Answer]
+    closing: list[Item] = field(default_factory=list)  # after the steps: figures, exact forms
+    values: Values = field(default_factory=dict)  # shown values computed outside the derivation
+
+
+@dataclass(frozen=True, eq=False)
+class Kind(Generic[SpecT, StructureT]):
+    """One kind of problem. Instances are singletons (compared and hashed by identity)."""
+    name: str
+    Spec: type[SpecT]
+    structure: Callable[[SpecT], StructureT]
+    derive: Callable[[StructureT], Derivation]
+    given_values: Callable[[SpecT], Values]
+    present: Callable[[SpecT, Derivation, Values], Parts]
+    reference: Callable[[SpecT], Mapping[str, np.ndarray]]
+    folder: Path  # the kind's own folder: prose/ templates and README.md
+    check: Callable[[SpecT], None] = lambda spec: None
+    constraints: Mapping[str, Constraint] = field(default_factory=dict)
+    mistakes: tuple[Any, ...] = ()  # solvers.mistakes.Mistake entries that apply to this kind
+
+    def compiled(self, structure: StructureT) -> tuple[Derivation, Evaluator]:
+        """The derivation for `structure` and its evaluator, derived once (cached)."""
+        return _compiled(self, structure)
+
+    def solve(self, spec: SpecT, name: str = "") -> Solution:
+        """Evaluate the derivation of `spec`'s structure at its numbers."""
+        derivation, evaluator = self.compiled(self.structure(spec))
+        values = evaluator.evaluate(self.given_values(spec))
+        parts = self.present(spec, derivation, values)
+        values.update(parts.values)
+        return Solution(name, self.name, spec.title, spec.statement, spec.notes, spec.digits, parts.givens,
+                        parts.questions, parts.conventions, derivation, values, parts.answers, parts.closing)
+
+
+@lru_cache(maxsize=512)
+def _compiled(kind: Kind, structure: Hashable) -> tuple[Derivation, Evaluator]:
+    with timed("derivation"):
+        derivation = kind.derive(structure)
+        return derivation, derivation.compile()

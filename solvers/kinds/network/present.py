@@ -1,0 +1,81 @@
+"""What a network solution shows around its derivation: the givens, the parts asked, the
+conventions in force and the answers, each with a stable name."""
+from __future__ import annotations
+
+from ...derivation import Derivation
+from ...kind import Parts
+from ...solution import Answer, Item, kink_convention
+from .spec import Spec, Structure, structure
+
+
+def present(spec: Spec, derivation: Derivation, values) -> Parts:
+    s = structure(spec)
+    return Parts(_givens(spec, s, derivation), _questions(spec, s, derivation), _conventions(spec, s),
+                 _answers(spec, s, derivation, values))
+
+
+def _givens(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
+    q = derivation.quantities
+    items = [Item("input", {"symbol": q["x"].symbol, "value": q["x"].symbol})]
+    for l, layer in enumerate(s.layers, 1):
+        facts = {"layer": l, "activation": layer.activation.name, "alpha": layer.activation.alpha,
+                 "units": layer.units, "dense": layer.dense, "layout": s.layout}
+        if layer.dense:
+            facts["weights"] = q[f"W{l}"].symbol
+            facts["bias"] = q[f"b{l}"].symbol if layer.bias else None
+        items.append(Item("layer", facts))
+    if s.loss:
+        items.append(Item("target", {"symbol": q["y"].symbol, "loss": s.loss[0],
+                                     "class": spec.loss.target if isinstance(spec.loss.target, int)
+                                     and s.loss[0] == "cross_entropy" else None}))
+    return items
+
+
+def _questions(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
+    q, ask, items = derivation.quantities, spec.ask, []
+    if ask.forward:
+        items.append(Item("forward", {"outputs": [q[f"a{len(s.layers)}"].symbol]}))
+    if ask.loss:
+        items.append(Item("loss", {"loss": s.loss[0]}))
+    if s.wanted:
+        order = [k for l in range(1, len(s.layers) + 1) for k in (f"W{l}", f"b{l}") if k in s.wanted]
+        items.append(Item("gradients", {"symbols": [q[f"dL_d{k}"].symbol for k in order]}))
+    if ask.deltas:
+        items.append(Item("deltas", {"symbols": [q[f"dL_dz{l}"].symbol for l, layer in enumerate(s.layers, 1)
+                                                 if layer.dense]}))
+    if ask.sgd:
+        items.append(Item("sgd", {"eta": q["eta"].symbol, "steps": ask.sgd.steps}))
+    return items
+
+
+def _conventions(spec: Spec, s: Structure) -> list[Item]:
+    items = [Item("layout", {"layout": s.layout})]
+    if spec.biases == "ignore":
+        items.append(Item("biases_ignored"))
+    seen = set()
+    for layer in s.layers:
+        act = layer.activation
+        if act.derivative_at_kink() is not None and act.name not in seen:
+            seen.add(act.name)
+            items.append(kink_convention(act))
+    if s.loss:
+        items.append(Item("loss_" + s.loss[0], {"half": s.loss[1], "reduction": s.loss[2],
+                                                "outputs": s.outputs}))
+    return items
+
+
+def _answers(spec: Spec, s: Structure, derivation: Derivation, values) -> list[Answer]:
+    q, ask, names = derivation.quantities, spec.ask, []
+    if ask.forward:
+        for l, layer in enumerate(s.layers, 1):
+            names += ([(f"forward.z{l}", f"z{l}")] if layer.dense else []) + [(f"forward.a{l}", f"a{l}")]
+    if ask.loss:
+        names.append(("loss", "L"))
+    for l in range(1, len(s.layers) + 1):
+        if ask.deltas and s.layers[l - 1].dense:
+            names.append((f"gradient.z{l}", f"dL_dz{l}"))
+        names += [(f"gradient.{k}", f"dL_d{k}") for k in (f"W{l}", f"b{l}") if k in s.wanted]
+    for k in range(1, s.sgd_steps + 1):
+        for l in range(1, len(s.layers) + 1):
+            names += [(f"sgd.step{k}.{p}{l}", f"{p}{l}+{k}") for p in "Wb" if f"{p}{l}+{k}" in q]
+    return [Answer(name, key, q[key].symbol, values[key]) for name, key in names]

@@ -1,0 +1,65 @@
+"""Output formats as drivers over one neutral form, the way R/exams' exams2* functions are
+thin drivers over one exercise format.
+
+Every driver sees the same `Document`s (one per variant of a sheet: its problems as neutral
+markup, its answers as data) and does three things: `render` one document in a worker
+process (text and bytes only: what it returns crosses the process boundary), `write` a
+sheet's rendered documents into the sheet's output folder (returning what still needs
+`finish`ing), and `finish` everything written, for all sheets at once (compiling PDFs).
+A sheet without variants gets every file in its folder; with variants each variant's own
+files go to variants/<id>/ (`Driver.own_folder`), and a driver may add combined files.
+Add a format by adding a module here with its templates in templates/<name>/, and a line
+to DRIVERS.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..prose import RenderedProblem
+
+
+@dataclass
+class Document:
+    """One variant of a sheet, as every driver sees it."""
+    title: str
+    variant: str | None  # the variant's folder name; None for a sheet without variants
+    label: str | None  # printed on the sheet ("Variant 3", "Student 1234")
+    seed: int
+    problems: list[RenderedProblem]
+    answers: list[dict[str, Any]]  # per problem: name, title, each answer's name, value and tolerance
+
+
+class Driver:
+    """One output format. Subclasses override what they need."""
+    name = ""
+
+    def render(self, document: Document) -> Any:
+        """What this format makes of one document, in the worker (must pickle)."""
+        return None
+
+    def write(self, rendered: list[tuple[Document, Any]], folder: Path) -> list[Any]:
+        """Write one sheet's files into `folder`; returns work for `finish`."""
+        return []
+
+    def finish(self, pending: list[Any], jobs: int) -> None:
+        """Complete what `write` left for every sheet (e.g. compile), `jobs` at a time."""
+
+    @staticmethod
+    def own_folder(folder: Path, document: Document) -> Path:
+        """Where a document's own files go: the sheet's folder, or variants/<id>/ in it."""
+        own = folder if document.variant is None else folder / "variants" / document.variant
+        own.mkdir(parents=True, exist_ok=True)
+        return own
+
+
+def _registry() -> dict[str, Driver]:
+    from .answers import AnswerKey
+    from .html import Html
+    from .latex import Latex
+    from .markdown import Markdown
+    return {driver.name: driver for driver in (Latex(), Html(), Markdown(), AnswerKey())}
+
+
+DRIVERS: dict[str, Driver] = _registry()

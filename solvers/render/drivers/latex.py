@@ -1,0 +1,128 @@
+"""PDF through LaTeX: questions.pdf and solutions.pdf of a sheet, figures as PDF files.
+
+All variants of a sheet are one LaTeX document each (one pdflatex run for the whole class),
+compiled with latexmk and pdflatex without shell escape (`solvers.render.pdf`), then split
+by the page numbers LaTeX records into variants/<id>/.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from pypdf import PdfReader, PdfWriter
+
+from ...characters import TYPOGRAPHY, UNICODE_TEXT
+from .. import figures, markup
+from ..pdf import compile_pdf
+from ..prose import TEMPLATES
+from . import Document, Driver
+
+LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+}
+DOCUMENTS = ("questions", "solutions")
+BYPRODUCTS = ("*.aux", "*.log", "*.fls", "*.fdb_latexmk", "*.pages")
+
+
+def latex_escape(text: str) -> str:
+    """Plain text as LaTeX that prints exactly that text (nothing in it is a command)."""
+    out = []
+    for c in text:
+        if c in LATEX_SPECIALS:
+            out.append(LATEX_SPECIALS[c])
+        elif c in UNICODE_TEXT:
+            out.append(r"\ensuremath{" + UNICODE_TEXT[c] + "}")
+        elif c in TYPOGRAPHY:
+            out.append(TYPOGRAPHY[c])
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _text(text: str) -> str:
+    return "".join(r"\textbf{" + latex_escape(p) + "}" if bold else latex_escape(p)
+                   for p, bold in markup.bold_parts(text))
+
+
+def _math(math: markup.Math) -> str:
+    return {"inline": lambda: r"\(" + math.latex + r"\)", "display": lambda: r"\[" + math.latex + r"\]",
+            "align": lambda: math.latex}[math.mode]()
+
+
+def _figure(name: str) -> str:
+    return rf"\begin{{center}}\includegraphics[width=0.7\linewidth]{{figures/{name}.pdf}}\end{{center}}"
+
+
+def to_latex(text: str) -> str:
+    """Neutral markup as LaTeX (a figure is figures/NAME.pdf beside the document)."""
+    return "\n\n".join(markup.translate(text, _text, _math, _figure))
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES / "latex"), undefined=jinja2.StrictUndefined,
+        block_start_string="<%", block_end_string="%>", variable_start_string="<<", variable_end_string=">>",
+        comment_start_string="<#", comment_end_string="#>", trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env.filters["tex"] = latex_escape
+    env.filters["prose"] = to_latex
+    return env
+
+
+LATEX = _environment()
+
+
+class Latex(Driver):
+    name = "latex"
+
+    def render(self, document: Document) -> dict[str, Any]:
+        """The figures drawn as PDF; the document itself is written per sheet."""
+        drawn = {name: figures.to_pdf(f) for p in document.problems for name, f in p.figures.items()}
+        return {"figures": drawn, "problems": [replace(p, figures={}) for p in document.problems]}
+
+    def write(self, rendered: list[tuple[Document, Any]], folder: Path) -> list[Any]:
+        for _, output in rendered:
+            for name, pdf in output["figures"].items():
+                (folder / "figures").mkdir(exist_ok=True)
+                (folder / "figures" / f"{name}.pdf").write_bytes(pdf)
+        documents = [replace(d, problems=output["problems"]) for d, output in rendered]
+        pending = []
+        for name in DOCUMENTS:
+            tex = folder / f"{name}.tex"
+            tex.write_text(render_document(f"{name}.tex.j2", documents[0].title, documents))
+            pending.append((tex, documents))
+        return pending
+
+    def finish(self, pending: list[Any], jobs: int) -> None:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            pdfs = list(pool.map(compile_pdf, [tex for tex, _ in pending]))
+        for pdf, (_, documents) in zip(pdfs, pending):
+            if documents[0].variant is not None:
+                split_pdf(pdf, documents)
+        for folder in {tex.parent for tex, _ in pending}:
+            for pattern in BYPRODUCTS:
+                for file in folder.glob(pattern):
+                    file.unlink()
+
+
+def render_document(template: str, title: str, documents: list[Document]) -> str:
+    """A LaTeX document of one or more variants, each starting on a new page."""
+    return LATEX.get_template(template).render(title=title, variants=documents)
+
+
+def split_pdf(pdf: Path, documents: list[Document]) -> None:
+    """Cut a compiled all-variants PDF into variants/<id>/<same name>.pdf."""
+    starts = [int(line.split()[1]) for line in pdf.with_suffix(".pages").read_text().splitlines()]
+    reader = PdfReader(pdf)
+    ends = starts[1:] + [len(reader.pages) + 1]
+    for document, start, end in zip(documents, starts, ends):
+        writer = PdfWriter()
+        for page in range(start - 1, end - 1):
+            writer.add_page(reader.pages[page])
+        writer.add_metadata({"/Title": f"{pdf.stem} {document.variant}"})
+        with open(Driver.own_folder(pdf.parent, document) / pdf.name, "wb") as handle:
+            writer.write(handle)

@@ -1,0 +1,75 @@
+"""Markdown for course sites and Jupyter: solutions.md per document, math as `$…$` and
+`$$…$$` (aligned lines as `aligned` inside `$$`, which MathJax and KaTeX both read),
+figures as SVG files in figures/ beside it."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from .. import figures, markup
+from ..prose import TEMPLATES
+from . import Document, Driver
+
+SPECIALS = re.compile(r"([\\`*_{}\[\]<>#|$~])")
+ALIGN = re.compile(r"\\begin\{align\*\}(.*)\\end\{align\*\}", re.DOTALL)
+
+
+def markdown_escape(text: str) -> str:
+    """Plain text as Markdown that shows exactly that text."""
+    return SPECIALS.sub(r"\\\1", text)
+
+
+def _text(text: str) -> str:
+    return "".join(f"**{markdown_escape(p)}**" if bold else markdown_escape(p) for p, bold in markup.bold_parts(text))
+
+
+def _math(math: markup.Math) -> str:
+    latex = math.latex.strip()
+    if math.mode == "inline":
+        return f"${latex}$"
+    if math.mode == "align":
+        latex = r"\begin{aligned} " + ALIGN.fullmatch(latex).group(1).strip() + r" \end{aligned}"
+    return f"\n$$\n{latex}\n$$\n"
+
+
+def to_markdown(text: str) -> str:
+    """Neutral markup as Markdown (a figure is figures/NAME.svg beside the file)."""
+    blocks = markup.translate(text, _text, _math, lambda name: f"![Figure](figures/{name}.svg)")
+    return "\n\n".join(block.strip() for block in blocks)
+
+
+def table_math(latex: str) -> str:
+    """Math for a table cell: a `|` would end the cell."""
+    return "$" + latex.replace("|", r"\vert ") + "$"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "markdown"), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, autoescape=False, keep_trailing_newline=True)
+    env.filters.update(prose=to_markdown, md=markdown_escape, cell=table_math)
+    return env
+
+
+MARKDOWN = _environment()
+
+
+class Markdown(Driver):
+    name = "markdown"
+
+    def render(self, document: Document) -> dict[str, Any]:
+        drawn = {name: figures.to_svg(f) for p in document.problems for name, f in p.figures.items()}
+        text = MARKDOWN.get_template("solutions.md.j2").render(title=document.title, label=document.label,
+                                                               problems=document.problems)
+        return {"text": re.sub(r"\n{3,}", "\n\n", text), "figures": drawn}
+
+    def write(self, rendered: list[tuple[Document, Any]], folder: Path) -> list:
+        for document, output in rendered:
+            own = self.own_folder(folder, document)
+            (own / "solutions.md").write_text(output["text"], encoding="utf-8")
+            for name, svg in output["figures"].items():
+                (own / "figures").mkdir(exist_ok=True)
+                (own / "figures" / f"{name}.svg").write_text(svg, encoding="utf-8")
+        return []

@@ -1,0 +1,189 @@
+"""The first stage of rendering: a solved problem as neutral markup, for every output format.
+
+As in R/exams, prose templates (one Jinja macro per step, question, convention, given,
+section or closing kind, like SymPy's `_print_X`) turn a solution into neutral markup
+(`solvers.render.markup`); the drivers (`solvers.render.drivers`) then wrap it in each
+format's documents. A kind's macros live in its own folder (solvers/kinds/<kind>/prose/);
+templates/prose/ holds the few that several kinds share. This module knows formula nodes
+and item kinds, never networks.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+import jinja2.nodes
+
+from .. import formula as F
+from ..solution import Figure, Solution
+from . import markup
+from .printer import MathPrinter
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+class RenderError(Exception):
+    """A solution that the templates cannot render (a missing macro is our bug)."""
+
+
+class MathContext:
+    """What prose templates call as `m`: formulas printed symbolically or with the
+    solution's numbers, and the usual chains of equalities."""
+
+    def __init__(self, values: dict, digits: int, figure_prefix: str = "fig"):
+        self.values, self.printer = values, MathPrinter({"digits": digits})
+        self.figure_prefix, self.figures_used = figure_prefix, {}
+
+    def figure(self, figure) -> str:
+        """The markup that places a figure of the solution (drawn when the document is written)."""
+        filename = re.sub(r"[^A-Za-z0-9-]", "-", f"{self.figure_prefix}-{figure.name}")
+        self.figures_used[filename] = figure
+        return markup.figure_token(filename)
+
+    def tex(self, node) -> str:
+        """LaTeX of a node (a formula, a SymPy expression, a quantity, a number) as written."""
+        return self.printer.doprint(_node(node))
+
+    def num(self, node) -> str:
+        """LaTeX of a node with every known quantity replaced by its value."""
+        node = _node(node)
+        return self.printer.doprint(F.substitute(node, self.values) if isinstance(node, F.Node) else node)
+
+    def value(self, node):
+        """The numeric value of a quantity (for prose that depends on it, e.g. true/false)."""
+        return self.values[_node(node).key]
+
+    def chain(self, lhs, *forms) -> str:
+        """`lhs = form₁ = form₂ …` as one display, forms that print alike shown once."""
+        texts = []
+        for form in forms:
+            text = form if isinstance(form, str) else self.tex(form)
+            if text not in texts[-1:]:
+                texts.append(text)
+        left = lhs if isinstance(lhs, str) else self.tex(lhs)
+        if len(texts) == 1:
+            return rf"\[ {left} = {texts[0]} \]"
+        body = r" \\ ".join(("" if i else left) + f" &= {t}" for i, t in enumerate(texts))
+        return r"\begin{align*} " + body + r" \end{align*}"
+
+    def derivation(self, step) -> str:
+        """target = formula = formula with numbers = value."""
+        return self.chain(step.target.symbol, step.formula, self.num(step.formula), self.num(step.target))
+
+    def entries(self, step, symbolic_first: bool = True) -> str:
+        """Each part: entry = its formula with numbers = its value, a line each; with
+        `symbolic_first` the first entry's formula as written comes on a line before."""
+        rows = []
+        for i, (lhs, form) in enumerate(step.parts):
+            numbers = [self.num(form), self.num(lhs)]
+            numbers = " = ".join(f for j, f in enumerate(numbers) if f not in numbers[:j])
+            if i == 0 and symbolic_first and self.tex(form) != self.num(form):
+                rows += [f"{self.tex(lhs)} &= {self.tex(form)}", f"&= {numbers}"]
+            else:
+                rows.append(f"{self.tex(lhs)} &= {numbers}")
+        return r"\begin{align*} " + r" \\ ".join(rows) + r" \end{align*}"
+
+
+def _answer_value(m: MathContext, answer) -> str:
+    if answer.boolean:
+        return r"\text{true}" if answer.value.reshape(-1)[0] else r"\text{false}"
+    return m.tex(F.grid(answer.value))
+
+
+def _node(thing):
+    """A quantity's symbol, a number's Num, anything else as it is."""
+    if isinstance(thing, (int, float)) and not isinstance(thing, bool):
+        return F.Num(float(thing))
+    return getattr(thing, "symbol", thing)
+
+
+@dataclass
+class RenderedProblem:
+    """One problem as neutral markup, ready for any output format."""
+    name: str
+    title: str
+    statement: list[str]
+    notes: list[str]
+    givens: list[str]
+    questions: list[str]
+    conventions: list[str]
+    sections: list[tuple[str, list[str]]]
+    answers: list[tuple[str, str, str]]
+    closing: list[str] = field(default_factory=list)
+    figures: dict[str, Figure] = field(default_factory=dict)  # file name → the drawing (drivers draw it)
+
+
+@dataclass
+class RenderedVariant:
+    """One variant of a sheet: its label (none for a sheet without variants) and problems."""
+    label: str | None
+    problems: list[RenderedProblem]
+
+
+SHARED = TEMPLATES / "prose"
+CATEGORIES = ("givens", "questions", "conventions", "steps", "sections", "closing")
+
+
+@lru_cache(maxsize=None)
+def _environment(folder: Path) -> jinja2.Environment:
+    """The prose templates of one kind: its own as kind/<category>.j2 (from its folder's
+    prose/), the kind-agnostic ones as shared/<category>.j2 (templates/prose/)."""
+    loader = jinja2.PrefixLoader({"kind": jinja2.FileSystemLoader(folder / "prose"),
+                                  "shared": jinja2.FileSystemLoader(SHARED)})
+    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, autoescape=False, keep_trailing_newline=True)
+    for what in CATEGORIES:
+        clash = sorted(_macros(env, f"kind/{what}.j2") & _macros(env, f"shared/{what}.j2"))
+        if clash:
+            raise RenderError(f"{folder / 'prose' / what}.j2 defines {', '.join(clash)}, which "
+                              f"templates/prose/{what}.j2 defines for every kind; rename the kind's macro")
+    return env
+
+
+def _macros(env: jinja2.Environment, name: str) -> set[str]:
+    """The public macros a prose file defines (none if the file does not exist)."""
+    try:
+        source = env.loader.get_source(env, name)[0]
+    except jinja2.TemplateNotFound:
+        return set()
+    return {m.name for m in env.parse(source).find_all(jinja2.nodes.Macro) if not m.name.startswith("_")}
+
+
+def _kind_folder(kind: str) -> Path:
+    from ..kinds import KINDS
+    return KINDS[kind].folder
+
+
+def prepare(solution: Solution, figure_prefix: str = "fig") -> RenderedProblem:
+    """The neutral-markup version of a solution; its figures are kept to be drawn by each
+    output format's driver."""
+    folder = _kind_folder(solution.kind)
+    env = _environment(folder)
+    m = MathContext(solution.values, solution.digits, f"{figure_prefix}-{solution.name}")
+    libraries = {what: [env.get_template(name).make_module({"m": m}) for name in
+                        (f"kind/{what}.j2", f"shared/{what}.j2") if _macros(env, name)] for what in CATEGORIES}
+    items = [("givens", solution.givens), ("questions", solution.questions), ("conventions", solution.conventions),
+             ("sections", solution.derivation.sections), ("steps", solution.derivation.steps),
+             ("closing", solution.closing)]
+    missing = sorted({f"{what}.j2: {item.kind}" for what, found in items for item in found
+                      if not any(hasattr(library, item.kind) for library in libraries[what])})
+    if missing:
+        raise RenderError(f"no prose macro for {'; '.join(missing)} in {folder / 'prose'} or templates/prose")
+
+    def render(what: str, item) -> str:
+        macro = next(getattr(library, item.kind) for library in libraries[what] if hasattr(library, item.kind))
+        return str(macro(item)).strip()
+
+    sections = [(render("sections", section), [render("steps", step) for step in section.steps])
+                for section in solution.derivation.sections]
+    answers = [(answer.name, m.tex(answer.label), _answer_value(m, answer)) for answer in solution.answers]
+    rendered = RenderedProblem(solution.name, solution.title, markup.paragraphs(solution.statement),
+                               markup.paragraphs(solution.notes), [render("givens", g) for g in solution.givens],
+                               [render("questions", q) for q in solution.questions],
+                               [render("conventions", c) for c in solution.conventions], sections, answers,
+                               closing=[render("closing", c) for c in solution.closing])
+    rendered.figures = dict(m.figures_used)
+    return rendered
