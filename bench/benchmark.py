@@ -17,7 +17,9 @@ sys.path.insert(0, str(REPO))  # this checkout's solvers/, whatever the venv has
 import solvers.kinds  # noqa: E402,F401  (imports sympy and torch now, so no figure below includes them)
 from solvers import build as B, timing  # noqa: E402
 from solvers.__main__ import EXPECTED_ERRORS  # noqa: E402
-from solvers.problem import load  # noqa: E402
+from solvers.kind import _compiled  # noqa: E402
+from solvers.render.drivers import latex as latex_driver  # noqa: E402
+from solvers.variants import load  # noqa: E402
 
 PROBLEMS = REPO / "problems"
 ONE_PROBLEM = PROBLEMS / "loss-and-backprop" / "q2-forward-pass.yaml"
@@ -28,7 +30,7 @@ FIRST_SOLVE = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
 import solvers.kinds
-from solvers.problem import load
+from solvers.variants import load
 start = time.perf_counter()
 load(sys.argv[2])
 print(time.perf_counter() - start)
@@ -66,7 +68,7 @@ def _run_make(out: str) -> float:
 def timed_build(paths: list[Path], variants: list | None = None) -> dict:
     """One in-process build: the stage stopwatches, counts and wall times."""
     span = []  # (start, end) of each PDF compile, to know the wall time of the parallel phase
-    compile_pdf = B.compile_pdf
+    compile_pdf = latex_driver.compile_pdf
 
     def compile_and_time(tex: Path) -> Path:
         start = time.perf_counter()
@@ -76,7 +78,7 @@ def timed_build(paths: list[Path], variants: list | None = None) -> dict:
             span.append((start, time.perf_counter()))
 
     timing.reset()
-    B.compile_pdf = compile_and_time
+    latex_driver.compile_pdf = compile_and_time
     try:
         with tempfile.TemporaryDirectory(prefix="bench-build-") as out:
             start = time.perf_counter()
@@ -84,7 +86,7 @@ def timed_build(paths: list[Path], variants: list | None = None) -> dict:
             wall = time.perf_counter() - start
             pdfs = len(list(Path(out).glob("*/*.pdf")))
     finally:
-        B.compile_pdf = compile_pdf
+        latex_driver.compile_pdf = compile_pdf
     return {"wall": wall, "seconds": dict(timing.SECONDS), "counts": dict(timing.COUNTS), "pdfs": pdfs,
             "pdflatex wall": max(e for _, e in span) - min(s for s, _ in span) if span else 0.0,
             "sets": len(report.sets), "problems": sum(len(r[0].problems) for _, r in report.sets),
@@ -127,13 +129,13 @@ def derive_once() -> tuple[float, float, float]:
     """Milliseconds: the first solve of one problem (derivation cold), the mean of later
     solves (derivation cached, no SymPy), and the mean torch reference."""
     problem = load(ONE_PROBLEM)
-    module, spec = problem.module, problem.spec
-    module.derive.cache_clear()  # the build above has already derived this structure
+    kind, spec = problem.kind, problem.spec
+    _compiled.cache_clear()  # the build above has already derived this structure
     start = time.perf_counter()
-    module.solve(spec)
+    kind.solve(spec)
     first = time.perf_counter() - start
-    return (first * 1e3, _mean_ms(lambda: module.solve(spec), SOLVES),
-            _mean_ms(lambda: module.reference(spec), REFERENCES))
+    return (first * 1e3, _mean_ms(lambda: kind.solve(spec), SOLVES),
+            _mean_ms(lambda: kind.reference(spec), REFERENCES))
 
 
 def _mean_ms(call, times: int) -> float:

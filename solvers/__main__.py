@@ -9,6 +9,7 @@ from pathlib import Path
 from . import build as B
 from . import lock as L
 from .problem import ProblemError
+from .render.drivers import DRIVERS
 from .render.prose import RenderError
 from .render.pdf import LatexError
 from .verify import VerificationError
@@ -22,6 +23,15 @@ def _variant_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--variants", type=int, metavar="N", help="build N variants, seeds SEED … SEED+N−1")
     parser.add_argument("--roster", type=Path, metavar="CSV", help="build one variant per student id in CSV")
     parser.add_argument("--salt", default="", help="course salt mixed into every student's seed")
+
+
+def _formats(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in DRIVERS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"{', '.join(unknown) or 'nothing'} is not an output format; expected "
+                                         f"some of {', '.join(DRIVERS)}")
+    return names
 
 
 def _variants(args) -> list[B.Variant]:
@@ -40,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     _variant_options(build)
     build.add_argument("--out", default="build", help="output folder (default: build)")
     build.add_argument("--jobs", type=int, default=2, help="processes at once (default: 2)")
+    build.add_argument("--formats", type=_formats, default=None,
+                       help=f"comma-separated output formats (default: all of {', '.join(DRIVERS)})")
     check = commands.add_parser("check", help="verify every answer against torch (and every lockfile), "
                                 "without rendering")
     _variant_options(check)
@@ -50,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         variants = _variants(args)
         if args.command == "build":
-            report = B.build(args.paths, args.out, variants, jobs=args.jobs)
+            report = B.build(args.paths, args.out, variants, jobs=args.jobs, formats=args.formats)
             sets = [(s, [r.problems for r in rendered]) for s, rendered in report.sets]
             values = report.values_checked
         elif args.command == "check":

@@ -29,3 +29,13 @@ def kernel_span(k: int, d: int = 1) -> int:
 def window_stride(kind: str, kernel, stride):
     """A layer's stride: as given, else 1 for a convolution and the kernel for pooling (torch)."""
     return stride if stride is not None else (1 if kind == "conv" else kernel)
+
+
+ACTIVATION_NAMES = {"relu": "ReLU", "leaky_relu": "leaky ReLU", "elu": "ELU", "sigmoid": "sigmoid", "tanh": "tanh",
+                    "identity": "identity", "softmax": "softmax", "softplus": "softplus", "gelu": "GELU"}
+
+
+def activation_name(name: str, capital: bool = False) -> str:
+    """An activation's name in prose ("leaky ReLU"; "Leaky ReLU" to start a sentence)."""
+    text = ACTIVATION_NAMES[name]
+    return text[0].upper() + text[1:] if capital else text

@@ -6,21 +6,36 @@ import torch
 KINKED = ("relu", "leaky_relu", "elu")
 
 
+class _NegativeELU(torch.autograd.Function):
+    """α(eᶻ − 1) for z ≤ 0 with the gradient α eᶻ. torch's own ELU (and expm1) compute the
+    gradient from the output, α(eᶻ − 1) + α, which cancels to noise for z ≪ 0."""
+
+    @staticmethod
+    def forward(ctx, t: torch.Tensor, alpha: float) -> torch.Tensor:
+        ctx.save_for_backward(t)
+        ctx.alpha = alpha
+        return alpha * torch.expm1(t)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (t,) = ctx.saved_tensors
+        return grad * ctx.alpha * torch.exp(t), None
+
+
 def activation(name: str, alpha: float | None, kink: str, t: torch.Tensor) -> torch.Tensor:
-    """torch.nn.functional's activation of `t`. With the right-derivative convention at a
-    kink, a torch.where whose autograd takes the z ≥ 0 branch at 0; its other branch is fed
-    min(z, 0) so that it stays finite (an overflowing branch would make the gradient NaN
-    even where it is not selected)."""
+    """torch.nn.functional's activation of `t` (ELU through an exact-gradient branch). At a
+    kink, a torch.where whose autograd takes the z ≤ 0 branch at 0 (kink "left", as torch)
+    or the z ≥ 0 branch (kink "right"); the negative branch is fed min(z, 0) so that it stays
+    finite (an overflowing branch would make the gradient NaN even where it is not selected)."""
     functional = torch.nn.functional
-    if kink == "right" and name in KINKED:
-        below = torch.minimum(t, torch.zeros_like(t))
+    if name == "elu" or (kink == "right" and name in KINKED):
+        below = torch.clamp(t, max=0.0)  # gradient 1 at 0 itself (minimum would halve it)
         negative = {"relu": lambda: torch.zeros_like(t), "leaky_relu": lambda: alpha * below,
-                    "elu": lambda: alpha * torch.expm1(below)}[name]()
-        return torch.where(t >= 0, t, negative)
+                    "elu": lambda: _NegativeELU.apply(below, alpha)}[name]()
+        return torch.where(t >= 0 if kink == "right" else t > 0, t, negative)
     return {
         "relu": lambda: functional.relu(t),
         "leaky_relu": lambda: functional.leaky_relu(t, alpha),
-        "elu": lambda: functional.elu(t, alpha),
         "sigmoid": lambda: torch.sigmoid(t),
         "tanh": lambda: torch.tanh(t),
         "identity": lambda: t.clone(),

@@ -76,3 +76,16 @@ def test_softmax_jacobian_form_is_derived_and_matches_torch():
     np.testing.assert_allclose(compact.numpy(),
                                torch.autograd.functional.jacobian(lambda t: torch.softmax(t, 0), p).numpy(),
                                rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kink", ["left", "right"])
+def test_the_reference_elu_gradient_is_exact_far_below_zero(kink):
+    """torch's ELU backward computes α(eᶻ − 1) + α, which cancels for z ≪ 0; the reference's
+    ELU must give α eᶻ there (0.1·e^−33.1453125 = 4.0287811857e-16), and α or 1 at 0 by the
+    kink convention."""
+    from solvers import torch_ops
+    t = torch.tensor([-33.1453125, 0.0, 2.0], dtype=torch.float64, requires_grad=True)
+    torch_ops.activation("elu", 0.1, kink, t).sum().backward()
+    assert t.grad[0].item() == pytest.approx(4.02878118572033e-16, rel=1e-12)
+    assert t.grad[1].item() == (0.1 if kink == "left" else 1.0)
+    assert t.grad[2].item() == 1.0

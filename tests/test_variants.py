@@ -206,7 +206,9 @@ def test_variant_outputs_are_complete_and_reproducible(tmp_path):
 
 
 def test_a_variant_that_fails_verification_stops_the_build_with_its_seed(tmp_path, monkeypatch):
-    from solvers.kinds import network
+    from dataclasses import replace
+
+    from solvers.kinds import KINDS, network
     from solvers.verify import VerificationError
     honest = network.reference
 
@@ -215,7 +217,7 @@ def test_a_variant_that_fails_verification_stops_the_build_with_its_seed(tmp_pat
         values["L"] = values["L"] + 1e-3
         return values
 
-    monkeypatch.setattr(network, "reference", wrong)
+    monkeypatch.setitem(KINDS, "network", replace(network.KIND, reference=wrong))
     with pytest.raises(VerificationError, match=r"L: ours .*\n.*variant seed-4, seed 4: rebuild it with --seed 4"):
         build.build([SHEET], tmp_path / "out", build.plan(4, 2))
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

@@ -16,13 +16,19 @@ from pathlib import Path
 
 import jinja2
 import jinja2.nodes
+import numpy as np
 
 from .. import formula as F
+from ..nn import activation_name
 from ..solution import Figure, Solution
 from . import markup
 from .printer import MathPrinter
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+MATRIX_COLUMNS_PER_LINE = 7  # columns of numbers that fit side by side on one line of a display
+TERMS_PER_LINE = 5  # terms of a long sum on one line of a display
+RELATIONS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal,
+             "!=": np.not_equal}
 
 
 class RenderError(Exception):
@@ -55,6 +61,35 @@ class MathContext:
     def value(self, node):
         """The numeric value of a quantity (for prose that depends on it, e.g. true/false)."""
         return self.values[_node(node).key]
+
+    def holds(self, relation: F.Relation) -> bool:
+        """Whether a relation between quantities holds at the solution's values (for a vector
+        or a matrix: at every entry), so that prose can state a verified fact."""
+        left, right = (np.asarray(self._number(side), dtype=float) for side in (relation.left, relation.right))
+        return bool(np.all(RELATIONS[relation.relation](left, right)))
+
+    def _number(self, node):
+        shown = F.substitute(_node(node), self.values)
+        if isinstance(shown, F.Num):
+            return shown.value
+        return [[cell.value for cell in row] for row in shown.rows]
+
+    def one_per_line(self, operands) -> list | None:
+        """The (operator, node) operands of a line of numbers, to be shown one per line when
+        their matrices (`columns` wide each) would not fit side by side; None when they fit."""
+        if sum(columns for _, _, columns in operands) <= MATRIX_COLUMNS_PER_LINE:
+            return None
+        return [(op, node) for op, node, _ in operands]
+
+    def lines(self, rows, group: int) -> list[tuple[F.Add, int | None]]:
+        """Rows of a long sum (each an Add) cut into lines of at most TERMS_PER_LINE terms, each
+        with the number (from 1) of its group of `group` rows where the group starts."""
+        found = []
+        for r, row in enumerate(rows):
+            for i in range(0, len(row.terms), TERMS_PER_LINE):
+                found.append((F.Add(*row.terms[i:i + TERMS_PER_LINE]), r // group + 1 if r % group == 0 and i == 0
+                              else None))
+        return found
 
     def chain(self, lhs, *forms) -> str:
         """`lhs = form₁ = form₂ …` as one display, forms that print alike shown once."""
@@ -135,6 +170,7 @@ def _environment(folder: Path) -> jinja2.Environment:
                                   "shared": jinja2.FileSystemLoader(SHARED)})
     env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, autoescape=False, keep_trailing_newline=True)
+    env.globals["activation_name"] = activation_name
     for what in CATEGORIES:
         clash = sorted(_macros(env, f"kind/{what}.j2") & _macros(env, f"shared/{what}.j2"))
         if clash:

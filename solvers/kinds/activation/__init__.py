@@ -166,7 +166,9 @@ def _comparison_section(i: int, left: Activation, right: Activation, givens: lis
     compute = sympy.Matrix([a.numeric(a.derivative()).subs(z, at.elements[0]) for a in (left, right)])
     calls = [F.Call(a.name, at.symbol, derivative=True) for a in (left, right)]
     step = Step("comparison", pair, F.Grid(((calls[0],), (calls[1],))), compute,
-                {"left": _facts(left), "right": _facts(right), "left_call": calls[0], "right_call": calls[1]})
+                {"left": _facts(left), "right": _facts(right), "left_call": calls[0], "right_call": calls[1],
+                 "claim": F.Relation(pair.entry(0), ">", pair.entry(1)),
+                 "tie": F.Relation(pair.entry(0), "==", pair.entry(1))})
     return Section("comparison", [step], {"index": i + 1})
 
 
@@ -176,7 +178,8 @@ def _dead_section(examples: int, features: int, kink: str, givens: list) -> Sect
     givens += [X, v, c]
     zd = Quantity.named("zd", examples, 1, "z")
     steps = [Step("dead_preactivations", zd, F.Add(F.Mul(X.symbol, v.symbol), c.symbol),
-                  X.elements * v.elements + sympy.ones(examples, 1) * c.elements[0], {})]
+                  X.elements * v.elements + sympy.ones(examples, 1) * c.elements[0],
+                  {"dead": F.Relation(zd.symbol, "<=", F.Num(0))})]
     for name in DEAD_FAMILY:
         act = Activation(name, DEFAULT_ALPHA.get(name), kink)
         local = Quantity(f"dd_{name}", (examples, 1), F.Partial(f"dd_{name}", F.Var("h", "h", "vector"), zd.symbol))
@@ -187,7 +190,8 @@ def _dead_section(examples: int, features: int, kink: str, givens: list) -> Sect
         gw = Quantity(f"gw_{name}", (features, 1), F.Partial(f"gw_{name}", F.Var("L", "L"), v.symbol))
         gb = Quantity(f"gb_{name}", (1, 1), F.Partial(f"gb_{name}", F.Var("L", "L"), c.symbol))
         steps.append(Step("dead_gradient_w", gw, F.Mul(F.Transpose(X.symbol), local.symbol),
-                          X.elements.T * local.elements, {"activation": name}))
+                          X.elements.T * local.elements,
+                          {"activation": name, "zero": F.Relation(gw.symbol, "==", F.Num(0))}))
         steps.append(Step("dead_gradient_b", gb, F.Sum("i", local.symbol.entry("i")),
                           sympy.Matrix([[sum(local.elements)]]), {"activation": name}))
     return Section("dead_relu", steps, {"examples": examples})

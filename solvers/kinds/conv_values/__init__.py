@@ -34,7 +34,6 @@ from ...solution import Answer, Item
 
 LETTERS = string.ascii_lowercase
 MAX_COLUMNS = 10  # amsmath's bmatrix shows at most 10 columns
-TERMS_PER_LINE = 5
 
 Row = Annotated[list[Number], Field(min_length=1)]
 Plane = Annotated[list[Row], Field(min_length=1)]
@@ -159,11 +158,6 @@ def structure(spec: Spec) -> tuple:
             spec.operation, letters(spec), spec.ask.output)
 
 
-def _lines(rows: list[F.Add]) -> list[F.Add]:
-    """Each row of products, cut into lines of at most TERMS_PER_LINE terms."""
-    return [F.Add(*row.terms[i:i + TERMS_PER_LINE]) for row in rows for i in range(0, len(row.terms), TERMS_PER_LINE)]
-
-
 def _pad_step(x: Quantity, padded: Quantity, padding: tuple[int, int], channel) -> Step:
     (h, w), (ph, pw), (rows, cols) = x.shape, padding, padded.shape
 
@@ -231,7 +225,7 @@ def _entry_section(letter: str, position, stride, channels: list, bias: Quantity
         compute += bias.elements[0]
     formula = F.Add(*[t for row in rows for t in row.terms], *([bias.symbol] if bias else []))
     facts = {"windows": [(p.symbol, k.symbol) for p, k in pairs], "bias": bias.symbol if bias else None,
-             "lines": _lines(rows), "per_channel": len(_lines(rows[:kh]))}
+             "rows": rows, "rows_per_channel": kh}
     steps.append(Step("conv_entry", value, formula, sympy.Matrix([[compute]]), facts))
     return Section("conv_entry", steps, {"letter": value.symbol, "name": letter, "row": m + 1, "col": n + 1})
 

@@ -25,7 +25,7 @@ from ...derivation import Derivation, Quantity, Section, Step
 from ...kind import Kind, Parts
 from ...solution import Answer, Item
 from .reference import reference
-from .spec import WIDE, Spec, check, given_values
+from .spec import Spec, check, given_values
 
 # -- derivation ----------------------------------------------------------------------------------
 
@@ -54,8 +54,9 @@ def _sym(expr: sympy.Expr, *quantities: Quantity) -> F.Sym:
 
 
 def _pieces(*pieces: tuple[str, F.Node, int]) -> dict:
-    """The operands of a numbers line, one per line when their columns would not fit on one."""
-    return {"pieces": tuple((op, node) for op, node, _ in pieces) if sum(c for *_, c in pieces) > WIDE else None}
+    """The operands of the line of numbers (operator, node, its columns); the renderer decides
+    whether they fit on one line."""
+    return {"operands": pieces}
 
 
 def structure(spec: Spec) -> tuple:

@@ -10,7 +10,6 @@ from pydantic import BeforeValidator, Field
 from ...core import FieldError, Model, Number, SpecBase
 
 MAX_SIZE = 5
-WIDE = 7  # matrix columns that fit on one line of numbers
 
 
 def _rows(value):
