@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # this checkout's solvers/, whatever the venv has installed
 
 import solvers.kinds  # noqa: E402,F401  (imports sympy and torch now, so no figure below includes them)
-from solvers import build as B, timing  # noqa: E402
+from solvers import build as B  # noqa: E402
+from solvers import timing
 from solvers.__main__ import EXPECTED_ERRORS  # noqa: E402
 from solvers.kind import _compiled  # noqa: E402
 from solvers.render.drivers import latex as latex_driver  # noqa: E402

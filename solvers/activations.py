@@ -7,8 +7,8 @@ Never Max/Heaviside: SymPy's Heaviside(0) = 1/2 agrees with neither convention.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np

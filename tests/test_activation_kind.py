@@ -7,9 +7,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers.variants import load
 from solvers.activations import ELEMENTWISE, SMOOTH_EXTRAS
 from solvers.kinds import activation
+from solvers.variants import load
 from solvers.verify import mismatches, verify
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems" / "activation-functions"

@@ -4,8 +4,14 @@ import pytest
 import sympy
 import torch
 
-from solvers.activations import (DEFAULT_ALPHA, ELEMENTWISE, LAMBDIFY_MODULES, Activation, z,
-                                 softmax_jacobian_checked)
+from solvers.activations import (
+    DEFAULT_ALPHA,
+    ELEMENTWISE,
+    LAMBDIFY_MODULES,
+    Activation,
+    softmax_jacobian_checked,
+    z,
+)
 
 POINTS = [-1000.0, -50.0, -1.5, -1e-9, 0.0, 1e-9, 0.7, 50.0, 1000.0]
 F = torch.nn.functional

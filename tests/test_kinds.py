@@ -10,8 +10,7 @@ import pytest
 
 from solvers import mistakes
 from solvers.kind import Kind
-from solvers.kinds import KINDS
-from solvers.kinds import network
+from solvers.kinds import KINDS, network
 from solvers.render import prose
 from solvers.solution import Item
 from solvers.variants import load

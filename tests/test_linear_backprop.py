@@ -9,9 +9,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers.variants import load
 from solvers.kinds import linear_backprop
-from solvers.variants import instantiate, read
+from solvers.variants import instantiate, load, read
 from solvers.verify import mismatches, verify
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems" / "matrix-backprop"

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from solvers import formula as F
 from solvers import problem as P
-from solvers.variants import load
 from solvers.kinds import loss_comparison as LC
+from solvers.variants import load
 from solvers.verify import mismatches, verify
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems" / "loss-comparison"

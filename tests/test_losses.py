@@ -1,15 +1,15 @@
 """Losses and their gradients equal torch autograd, also for extreme pre-activations, and
 verification catches a wrong value."""
-import math
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from solvers.variants import load
 from solvers.kinds import network
+from solvers.variants import load
 from solvers.verify import VerificationError, mismatches, verify
 
 

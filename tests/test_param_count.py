@@ -7,9 +7,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers.variants import load
 from solvers.derivation import element_symbol
 from solvers.kinds import param_count
+from solvers.variants import load
 from solvers.verify import mismatches, verify
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems" / "parameter-counts"

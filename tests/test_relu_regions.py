@@ -8,8 +8,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers.variants import load
 from solvers.kinds import relu_regions
+from solvers.variants import load
 from solvers.verify import mismatches, verify
 
 SEED = Path(__file__).resolve().parents[1] / "problems" / "relu-decision-regions" / "q1-regions.yaml"

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solvers import problem as P
-from solvers.variants import load
 from solvers.kinds import softmax
-from solvers.render.prose import prepare
 from solvers.render.drivers.html import to_html
+from solvers.render.prose import prepare
+from solvers.variants import load
 from solvers.verify import mismatches, verify
 
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems" / "softmax"

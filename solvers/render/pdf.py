@@ -8,7 +8,6 @@ from pathlib import Path
 
 from ..timing import COUNTS, timed
 
-
 # LaTeX writes the page count into the .aux file; without this latexmk takes that line for
 # a changed cross-reference and runs pdflatex a second time for nothing.
 IGNORE_PAGE_COUNT = "$hash_calc_ignore_pattern{'aux'} = 'abspage.last';"

@@ -19,10 +19,10 @@ import torch
 from pydantic import Field, StrictInt
 
 from ... import formula as F
-from ...nn import DIMENSIONS, kernel_span, output_size, pair, window_stride
 from ...core import Constraint, FieldError, Model, SpecBase
 from ...derivation import Derivation, Quantity, Section, Step
 from ...kind import Kind, Parts
+from ...nn import DIMENSIONS, kernel_span, output_size, pair, window_stride
 from ...solution import Answer, Item
 
 Positive = Annotated[StrictInt, Field(ge=1)]

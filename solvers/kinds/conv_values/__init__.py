@@ -24,12 +24,11 @@ import torch
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt
 
 from ... import formula as F
-from ... import nn
-from ...nn import pair
-from ... import mistakes
+from ... import mistakes, nn
 from ...core import FieldError, Model, Number, SpecBase
 from ...derivation import Derivation, Quantity, Section, Step
 from ...kind import Kind, Parts
+from ...nn import pair
 from ...solution import Answer, Item
 
 LETTERS = string.ascii_lowercase

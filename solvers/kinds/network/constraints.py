@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...solution import displayed
 from ...core import Constraint
+from ...solution import displayed
 
 KINKED = ("relu", "leaky_relu", "elu")
 

@@ -12,7 +12,6 @@ from ...activations import Activation, softmax_jacobian_checked
 from ...derivation import Derivation, Quantity, Section, Step
 from .spec import LayerShape, Structure
 
-
 LOSS_SYMBOL = F.Var("L", "L")
 
 

@@ -24,10 +24,10 @@ import torch
 from pydantic import Field, StrictBool, StrictInt
 
 from ... import formula as F
-from ...nn import DIMENSIONS, output_size, pair, window_stride
 from ...core import FieldError, Model, Number, SpecBase
 from ...derivation import Derivation, Quantity, Section, Step
 from ...kind import Kind, Parts
+from ...nn import DIMENSIONS, output_size, pair, window_stride
 from ...solution import Answer, Item
 
 Positive = Annotated[StrictInt, Field(ge=1)]

@@ -1,13 +1,15 @@
 """The derivations of a softmax problem: the Jacobian by the quotient rule and through the
 logarithm, the cross-entropy gradient, and the naive and stable evaluations."""
 from __future__ import annotations
+
 from functools import lru_cache
+
 import sympy
 from sympy.simplify.simplify import factor_sum
+
 from ... import formula as F
 from ...derivation import Derivation, Quantity, Section, Step
 from .spec import CLAIMS, FLOAT64_MAX
-
 
 # -- SymPy's derivations (generic indices) ----------------------------------------------------------
 

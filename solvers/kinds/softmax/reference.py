@@ -1,7 +1,9 @@
 """Every quantity of a softmax problem from torch (float64), read from the problem file alone."""
 from __future__ import annotations
+
 import numpy as np
 import torch
+
 from .spec import Spec, asked
 
 

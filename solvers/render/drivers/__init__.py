@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from ..prose import RenderedProblem
+import jinja2
+
+from ..prose import TEMPLATES, RenderedProblem
 
 
 @dataclass
@@ -47,11 +49,22 @@ class Driver:
         """Complete what `write` left for every sheet (e.g. compile), `jobs` at a time."""
 
     @staticmethod
+    def figures(document: Document, draw: Callable) -> dict[str, Any]:
+        """Every figure of the document drawn with `draw` (figures.to_pdf, to_svg), by file name."""
+        return {name: draw(f) for p in document.problems for name, f in p.figures.items()}
+
+    @staticmethod
     def own_folder(folder: Path, document: Document) -> Path:
         """Where a document's own files go: the sheet's folder, or variants/<id>/ in it."""
         own = folder if document.variant is None else folder / "variants" / document.variant
         own.mkdir(parents=True, exist_ok=True)
         return own
+
+
+def templates(folder: str, **options) -> jinja2.Environment:
+    """The Jinja environment of a format's document templates (templates/<folder>/)."""
+    options = {"undefined": jinja2.StrictUndefined, "trim_blocks": True, "lstrip_blocks": True, **options}
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / folder), **options)
 
 
 def _registry() -> dict[str, Driver]:

@@ -12,8 +12,7 @@ from latex2mathml.converter import convert as latex_to_mathml
 from markupsafe import Markup
 
 from .. import figures, markup
-from ..prose import TEMPLATES
-from . import Document, Driver
+from . import Document, Driver, templates
 
 
 @lru_cache(maxsize=65536)
@@ -39,8 +38,7 @@ def to_html(text: str, svgs: dict[str, str] | None = None) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "html"), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, autoescape=True)
+    env = templates("html", autoescape=True)
     env.filters["prose"] = jinja2.pass_context(lambda context, text: Markup(to_html(text, context["svgs"])))
     env.filters["mathml"] = lambda tex: Markup(math_to_mathml(tex))
     return env
@@ -53,7 +51,7 @@ class Html(Driver):
     name = "html"
 
     def render(self, document: Document) -> str:
-        svgs = {name: figures.to_svg(f) for p in document.problems for name, f in p.figures.items()}
+        svgs = self.figures(document, figures.to_svg)
         return HTML.get_template("solutions.html.j2").render(title=document.title, label=document.label,
                                                              problems=document.problems, svgs=svgs)
 

@@ -17,8 +17,7 @@ from pypdf import PdfReader, PdfWriter
 from ...characters import TYPOGRAPHY, UNICODE_TEXT
 from .. import figures, markup
 from ..pdf import compile_pdf
-from ..prose import TEMPLATES
-from . import Document, Driver
+from . import Document, Driver, templates
 
 LATEX_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
@@ -64,10 +63,9 @@ def to_latex(text: str) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES / "latex"), undefined=jinja2.StrictUndefined,
-        block_start_string="<%", block_end_string="%>", variable_start_string="<<", variable_end_string=">>",
-        comment_start_string="<#", comment_end_string="#>", trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env = templates(
+        "latex", block_start_string="<%", block_end_string="%>", variable_start_string="<<", variable_end_string=">>",
+        comment_start_string="<#", comment_end_string="#>", autoescape=False)
     env.filters["tex"] = latex_escape
     env.filters["prose"] = to_latex
     return env
@@ -81,8 +79,7 @@ class Latex(Driver):
 
     def render(self, document: Document) -> dict[str, Any]:
         """The figures drawn as PDF; the document itself is written per sheet."""
-        drawn = {name: figures.to_pdf(f) for p in document.problems for name, f in p.figures.items()}
-        return {"figures": drawn, "problems": [replace(p, figures={}) for p in document.problems]}
+        return {"figures": self.figures(document, figures.to_pdf), "problems": [replace(p, figures={}) for p in document.problems]}
 
     def write(self, rendered: list[tuple[Document, Any]], folder: Path) -> list[Any]:
         for _, output in rendered:

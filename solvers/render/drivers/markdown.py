@@ -10,8 +10,7 @@ from typing import Any
 import jinja2
 
 from .. import figures, markup
-from ..prose import TEMPLATES
-from . import Document, Driver
+from . import Document, Driver, templates
 
 SPECIALS = re.compile(r"([\\`*_{}\[\]<>#|$~])")
 ALIGN = re.compile(r"\\begin\{align\*\}(.*)\\end\{align\*\}", re.DOTALL)
@@ -47,8 +46,7 @@ def table_math(latex: str) -> str:
 
 
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "markdown"), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, autoescape=False, keep_trailing_newline=True)
+    env = templates("markdown", autoescape=False, keep_trailing_newline=True)
     env.filters.update(prose=to_markdown, md=markdown_escape, cell=table_math)
     return env
 
@@ -60,7 +58,7 @@ class Markdown(Driver):
     name = "markdown"
 
     def render(self, document: Document) -> dict[str, Any]:
-        drawn = {name: figures.to_svg(f) for p in document.problems for name, f in p.figures.items()}
+        drawn = self.figures(document, figures.to_svg)
         text = MARKDOWN.get_template("solutions.md.j2").render(title=document.title, label=document.label,
                                                                problems=document.problems)
         return {"text": re.sub(r"\n{3,}", "\n\n", text), "figures": drawn}
