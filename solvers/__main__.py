@@ -37,8 +37,6 @@ def _formats(text: str) -> list[str]:
 def _variants(args) -> list[B.Variant]:
     if args.variants is not None and args.roster is not None:
         raise ProblemError(args.roster, "", "give either --variants or --roster, not both")
-    if args.variants is not None and args.variants < 1:
-        raise ProblemError("--variants", "", f"{args.variants} is not a number of variants; expected 1 or more")
     return B.plan(args.seed, args.variants, args.roster, args.salt)
 
 
@@ -57,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     _variant_options(check)
     lock = commands.add_parser("lock", help="record deployed variants in each set's variants.lock")
     _variant_options(lock)
+    for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 print escaped, not as a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     except EXPECTED_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a full disk, a folder that cannot be written
+        print(f"error: {error.filename or getattr(args, 'out', '')}: cannot be written or read ({error.strerror})", file=sys.stderr)
         return 1
     problems = sum(len(names[0]) * len(names) for _, names in sets)
     verb = f"built into {args.out}/" if args.command == "build" else "checked"

@@ -19,6 +19,7 @@ import csv
 import multiprocessing
 import re
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,6 +30,7 @@ from tqdm import tqdm
 
 from . import problem as P
 from . import variants as V
+from .characters import untypesettable
 from .randomize import seed_for_student
 from .render import prose
 from .render.drivers import DRIVERS, Document
@@ -37,6 +39,8 @@ from .timing import timed
 from .verify import VerificationError, verify
 
 SHEET = "sheet.yaml"
+STAGING = ".staging-"
+MARK = ".built-by-solvers"  # in every set folder a build writes; only such folders are ever replaced
 
 
 @dataclass
@@ -91,10 +95,13 @@ class SolvedSet:
 def discover(paths: list[str | Path]) -> list[ProblemSet]:
     """The problem sets in `paths` (files or folders, searched recursively)."""
     sets: list[ProblemSet] = []
+    seen: set[Path] = set()
     for path in map(Path, paths):
         if not path.exists():
             raise P.ProblemError(path, "", "does not exist")
-        sets.extend(_sets_in(path))
+        if not (path.is_file() or path.is_dir()):
+            raise P.ProblemError(path, "", "is neither a regular file nor a folder; expected problem files or folders")
+        sets.extend(_sets_in(path, seen))
     names = [s.name for s in sets]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
@@ -102,21 +109,26 @@ def discover(paths: list[str | Path]) -> list[ProblemSet]:
     return sets
 
 
-def _sets_in(path: Path) -> list[ProblemSet]:
+def _sets_in(path: Path, seen: set[Path]) -> list[ProblemSet]:
+    """The sets in a file or, recursively, a folder (each folder once: symlink loops end)."""
     if path.is_file():
         data = P.read_yaml(path)
         if isinstance(data, dict) and "problems" in data and "kind" not in data:
             return [_sheet(path, data)]
         return [ProblemSet(path.stem, _title_of(path), [path], path)]
+    if path.resolve() in seen:
+        return []
+    seen.add(path.resolve())
     sets = []
     sheet = path / SHEET
     problems = sorted(p for p in path.glob("*.y*ml") if p.name != SHEET and p.suffix in (".yaml", ".yml"))
     if sheet.exists():
         sets.append(_sheet(sheet, P.read_yaml(sheet), name=path.name))
     elif problems:
-        sets.append(ProblemSet(path.name, path.name.replace("-", " ").replace("_", " ").capitalize(), problems, path))
+        title = path.name.replace("-", " ").replace("_", " ").capitalize()
+        sets.append(ProblemSet(path.name, _checked_title(title, path), problems, path))
     for child in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        sets.extend(_sets_in(child))
+        sets.extend(_sets_in(child, seen))
     return sets
 
 
@@ -124,8 +136,9 @@ def _sheet(path: Path, data, name: str | None = None) -> ProblemSet:
     if not isinstance(data, dict) or not isinstance(data.get("problems"), list) or not data["problems"]:
         raise P.ProblemError(path, "problems", "a sheet needs a non-empty list of problem files")
     title = data.get("title", path.stem)
-    if not isinstance(title, str):
+    if not isinstance(title, str) or not title.strip():
         raise P.ProblemError(path, "title", f"must be text, found {title!r}")
+    _checked_title(title, path, "title")
     files = []
     for i, entry in enumerate(data["problems"]):
         file = path.parent / str(entry)
@@ -138,12 +151,28 @@ def _sheet(path: Path, data, name: str | None = None) -> ProblemSet:
     return ProblemSet(name or path.stem, title, files, path.parent if name else path)
 
 
+def _checked_title(title: str, path: Path, field: str = "", source: str = "folder") -> str:
+    """A sheet title (from a sheet file, a folder or a file name) that the PDF can show."""
+    bad = untypesettable(title)
+    if bad:
+        where = "the sheet title" if field else f"the {source} name, used as the sheet title,"
+        raise P.ProblemError(path, field, f"{where} contains characters the PDF cannot show: "
+                             f"{', '.join(repr(c) for c in bad)}; use words or ASCII (or a sheet.yaml with a title)")
+    return title
+
+
 def _title_of(path: Path) -> str:
+    """A single problem's sheet title: its own title (checked with the problem), else its file name."""
     data = P.read_yaml(path)
-    return data.get("title", path.stem) if isinstance(data, dict) and isinstance(data.get("title"), str) else path.stem
+    if isinstance(data, dict) and isinstance(data.get("title"), str) and data["title"].strip():
+        return data["title"]
+    return _checked_title(path.stem, path, source="file")
 
 
 # -- choosing variants -----------------------------------------------------------------------
+
+MOST_VARIANTS = 1000  # variants (or students) in one build
+
 
 def plan(seed: int = 1, count: int | None = None, roster: Path | None = None, salt: str = "") -> list[Variant]:
     """The variants to build: one unlabelled (no count, no roster), `count` seeds from
@@ -153,37 +182,53 @@ def plan(seed: int = 1, count: int | None = None, roster: Path | None = None, sa
                 for student in read_roster(roster)]
     if count is None:
         return [Variant(None, seed)]
+    if not 1 <= count <= MOST_VARIANTS:
+        raise P.ProblemError("--variants", "", f"{count} variants; expected 1 to {MOST_VARIANTS}")
     return [Variant(f"seed-{s}", s, f"Variant {s}") for s in range(seed, seed + count)]
 
 
 def read_roster(path: Path) -> list[str]:
     """Student ids: the column named id, student or student_id, else the first column."""
+    if not path.is_file():
+        raise P.ProblemError(path, "", "is not a file; expected a CSV roster with one student id per row")
     try:
         rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
-    except (OSError, UnicodeDecodeError) as error:
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
         raise P.ProblemError(path, "", f"cannot be read as a CSV file ({error})") from None
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
         raise P.ProblemError(path, "", "has no students")
     header = [cell.strip().lower() for cell in rows[0]]
-    column = next((header.index(n) for n in ("id", "student_id", "student") if n in header), None)
-    body = rows[1:] if column is not None else rows
-    ids = [row[column or 0].strip() for row in body]
-    missing = next((i for i, s in enumerate(ids) if not s), None)
-    if missing is not None:
-        raise P.ProblemError(path, f"row {missing + 1 + (column is not None)}", "has no student id")
-    duplicate = next((s for s in ids if ids.count(s) > 1), None)
-    if duplicate:
-        raise P.ProblemError(path, "", f"lists student {duplicate!r} twice")
-    folders = [_folder_name(s) for s in ids]
-    clash = next((s for s, f in zip(ids, folders) if folders.count(f) > 1), None)
-    if clash:
-        raise P.ProblemError(path, "", f"student ids {clash!r} and another map to the same folder name")
+    named = [header.index(n) for n in ("id", "student_id", "student") if n in header]
+    column, body = (named[0], rows[1:]) if named else (0, rows)
+    first_row = len(rows) - len(body) + 1
+    if not body:
+        raise P.ProblemError(path, "", "has a header but no students")
+    if len(body) > MOST_VARIANTS:
+        raise P.ProblemError(path, "", f"lists {len(body)} students; expected at most {MOST_VARIANTS} per build")
+    ids, folders = [], {}
+    for number, row in enumerate(body, first_row):
+        student = row[column].strip() if column < len(row) else ""
+        if not student:
+            raise P.ProblemError(path, f"row {number}", "has no student id")
+        bad = untypesettable(student)
+        if bad:
+            raise P.ProblemError(path, f"row {number}", f"student id {student!r} contains characters the PDF cannot "
+                                 f"show: {', '.join(repr(c) for c in bad)}")
+        folder = _folder_name(student)
+        if folder in folders:
+            other = folders[folder]
+            raise P.ProblemError(path, f"row {number}", f"lists student {student!r} twice" if other == student else
+                                 f"student ids {other!r} and {student!r} map to the same folder name {folder!r}")
+        folders[folder] = student
+        ids.append(student)
     return ids
 
 
 def _folder_name(student: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", student)
+    """A folder name for a student id: letters, digits, . _ - only, never . or .. itself."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", student)
+    return name if name.strip(".") else "_" + name
 
 
 # -- solving ---------------------------------------------------------------------------------
@@ -239,7 +284,8 @@ def _render_variant(job: tuple[ProblemSet, list[V.Template], Variant, list[str]]
     with timed("rendering"):
         prefix = f"fig-{variant.id or 'sheet'}"
         document = Document(problem_set.title, variant.id, variant.label, variant.seed,
-                            [prose.prepare(s, prefix) for s in solved.solutions], answer_key(solved.solutions))
+                            [prose.prepare(s, prefix) for s in solved.solutions], answer_key(solved.solutions),
+                            str(problem_set.source))
         outputs = {name: DRIVERS[name].render(document) for name in formats}
         document.problems = [replace(p, figures={}) for p in document.problems]  # drawn; closures do not pickle
     return RenderedVariant(variant, document, outputs, [p.name for p in solved.problems], solved.values_checked)
@@ -271,6 +317,7 @@ def _render_all(jobs: list, jobs_at_once: int) -> list[RenderedVariant]:
 def write_set(rendered: list[RenderedVariant], folder: Path, formats: list[str]) -> dict[str, list]:
     """Write one set's files into `folder`, driver by driver; returns what each must finish."""
     folder.mkdir(parents=True)
+    (folder / MARK).write_text("written by python -m solvers build; replaced by the next build\n")
     with timed("rendering"):
         return {name: DRIVERS[name].write([(r.document, r.outputs[name]) for r in rendered], folder)
                 for name in formats}
@@ -293,12 +340,14 @@ def build(paths: list[str | Path], out: str | Path, variants: list[Variant] | No
     see solvers.render.drivers), all or nothing."""
     out, variants, formats = Path(out), variants or plan(), formats or list(DRIVERS)
     sets = discover(paths)
+    check_output_folder(out, sets, paths)
     work = [(problem_set, templates, v, formats)
             for problem_set, templates in ((s, templates_of(s)) for s in sets) for v in variants]
     rendered = iter(_render_all(work, jobs))  # every variant of every set, in this order
     report = BuildReport([(problem_set, [next(rendered) for _ in variants]) for problem_set in sets])
     out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    _remove_stale_staging(out)
+    staging = Path(tempfile.mkdtemp(prefix=STAGING, dir=out))
     try:
         pending: dict[str, list] = {name: [] for name in formats}
         for problem_set, rendered in report.sets:
@@ -311,6 +360,44 @@ def build(paths: list[str | Path], out: str | Path, variants: list[Variant] | No
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
+
+
+def check_output_folder(out: Path, sets: list[ProblemSet], paths: list[str | Path]) -> None:
+    """Refuse an output folder that is, contains or lies inside a folder of problems being
+    read (a folder given, or a set's folder: building would replace or mix with sources), and
+    set folders in it that a build did not write."""
+    where = out.resolve()
+    read = {Path(p).resolve() for p in paths if Path(p).is_dir()}
+    read |= {(s.source if s.source.is_dir() else s.source.parent).resolve() for s in sets if s.source.name == SHEET
+             or s.source.is_dir()}
+    for folder in sorted(read):
+        if where == folder or folder.is_relative_to(where) or where.is_relative_to(folder):
+            raise P.ProblemError(out, "", f"the output folder overlaps the problem folder {folder}; building there "
+                                 "could replace problem files. Choose an --out outside every problem folder")
+    for problem_set in sets:
+        target = out / problem_set.name
+        if target.exists() and not _written_by_a_build(target):
+            raise P.ProblemError(target, "", "exists but was not written by a build, so it is not replaced; "
+                                 "move it away or choose another --out")
+
+
+OUTPUTS = {"questions.pdf", "solutions.pdf", "questions.tex", "solutions.tex", "solutions.html", "solutions.md",
+           "answers.json", "answer-key.json", "answer-key.csv", "figures", "variants", MARK}
+
+
+def _written_by_a_build(folder: Path) -> bool:
+    """A set folder we wrote: it has our mark (or, from before the mark, only our file names)."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    return (folder / MARK).exists() or all(p.name in OUTPUTS for p in folder.iterdir())
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Staging folders left by a build that was killed; said, then removed."""
+    for stale in sorted([*out.glob(f"{STAGING}*"), *out.glob(".old-*")]):
+        if stale.is_dir() and not stale.is_symlink() and (stale.name.startswith(STAGING) or (stale / MARK).exists()):
+            print(f"removing {stale}, left by an interrupted build", file=sys.stderr)
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _replace(new: Path, target: Path) -> None:

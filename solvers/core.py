@@ -26,8 +26,19 @@ Text = Annotated[str, AfterValidator(_typesettable)]
 Title = Annotated[str, StringConstraints(min_length=1), AfterValidator(_typesettable)]
 """Problem text (titles, statements, notes): shown as plain text, never as markup."""
 
-Number = Annotated[float, Strict(), AllowInfNan(False)]
-"""A finite number in a problem file; true/false are not numbers."""
+LARGEST = 1e6
+
+
+def _moderate(value: float) -> float:
+    if abs(value) > LARGEST:
+        raise ValueError(f"{value:g} is too large for a worked solution; expected a number between "
+                         f"-{LARGEST:g} and {LARGEST:g}")
+    return value
+
+
+Number = Annotated[float, Strict(), AllowInfNan(False), AfterValidator(_moderate)]
+"""A finite number in a problem file, at most 10⁶ in size (so that every value a solution
+computes from it stays finite in float64); true/false are not numbers."""
 
 
 class Model(pydantic.BaseModel):

@@ -18,7 +18,7 @@ from typing import Any, Callable, Generic, Hashable, Mapping, TypeVar
 
 import numpy as np
 
-from .core import Constraint, SpecBase
+from .core import Constraint, FieldError, SpecBase
 from .derivation import Derivation, Evaluator
 from .solution import Answer, Item, Solution
 from .timing import timed
@@ -64,8 +64,26 @@ class Kind(Generic[SpecT, StructureT]):
         values = evaluator.evaluate(self.given_values(spec))
         parts = self.present(spec, derivation, values)
         values.update(parts.values)
+        _check_finite(derivation, values)
         return Solution(name, self.name, spec.title, spec.statement, spec.notes, spec.digits, parts.givens,
                         parts.questions, parts.conventions, derivation, values, parts.answers, parts.closing)
+
+
+class NotFinite(FieldError):
+    """A value that overflowed float64 (or is undefined) although the problem's numbers are finite."""
+
+
+def _check_finite(derivation: Derivation, values: Values) -> None:
+    """Every value is a finite number, except those a kind computes to show an overflow
+    (role "overflow"); else a FieldError naming the first quantity that is not."""
+    shown = derivation.quantities
+    for key, value in values.items():
+        if shown.get(key) is not None and shown[key].role == "overflow":
+            continue
+        if not np.all(np.isfinite(value)):
+            raise NotFinite("", f"the value of {key} is {'infinite' if np.any(np.isinf(value)) else 'undefined'} "
+                            "in float64; expected numbers (inputs, weights, learning rates, steps) whose results stay "
+                            "finite: make them smaller")
 
 
 @lru_cache(maxsize=512)

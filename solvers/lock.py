@@ -12,7 +12,10 @@ import hashlib
 import json
 from pathlib import Path
 
+import pydantic
+
 from . import build as B
+from .problem import describe_validation_error
 from .solution import displayed
 
 
@@ -43,6 +46,33 @@ def write_locks(sets: list["B.ProblemSet"], variants: list["B.Variant"]) -> list
     return written
 
 
+class LockedVariant(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
+    variant: str | None
+    label: str | None = None
+    seed: int
+    parameters: str
+    answers: str
+
+
+class Lockfile(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
+    set: str
+    problems: list[str]
+    variants: list[LockedVariant]
+
+
+def read_lockfile(path: Path) -> list[LockedVariant]:
+    """The locked variants of a lockfile, or a LockError saying it is not one."""
+    try:
+        return Lockfile.model_validate_json(path.read_bytes()).variants
+    except (OSError, pydantic.ValidationError) as error:
+        detail = error.strerror if isinstance(error, OSError) else describe_validation_error(error)
+        detail = detail if isinstance(detail, str) else ": ".join(d for d in detail if d)
+        raise LockError(f"{path}: is not a lockfile written by `python -m solvers lock` ({detail}); "
+                        "write it again with `make lock`") from None
+
+
 def check_locks(sets: list["B.ProblemSet"]) -> list[tuple[Path, int]]:
     """Redraw every locked variant; raise LockError at the first that changed."""
     checked = []
@@ -50,19 +80,15 @@ def check_locks(sets: list["B.ProblemSet"]) -> list[tuple[Path, int]]:
         path = problem_set.lockfile
         if not path.exists():
             continue
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            entries = data["variants"]
-        except (ValueError, KeyError, TypeError) as error:
-            raise LockError(f"{path}: is not a lockfile written by `python -m solvers lock` ({error})") from None
+        entries = read_lockfile(path)
         templates = B.templates_of(problem_set)
         for entry in entries:
-            variant = B.Variant(entry["variant"], entry["seed"], entry.get("label"))
+            variant = B.Variant(entry.variant, entry.seed, entry.label)
             now = fingerprint(B.solve_variant(templates, variant))
             for what in ("parameters", "answers"):
-                if now[what] != entry[what]:
-                    name = entry["variant"] or "the sheet"
-                    raise LockError(f"{path}: deployed variant {name} (seed {entry['seed']}) now has different "
+                if now[what] != getattr(entry, what):
+                    name = entry.variant or "the sheet"
+                    raise LockError(f"{path}: deployed variant {name} (seed {entry.seed}) now has different "
                                     f"{what} than when it was locked; its students have the old "
                                     f"{'numbers' if what == 'parameters' else 'answers'}")
         checked.append((path, len(entries)))

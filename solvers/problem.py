@@ -29,8 +29,16 @@ class Problem:
         return self.path.stem
 
 
+MOST_BYTES = 1_000_000  # a problem file is text a TA wrote
+
+
 def read_yaml(path: Path) -> Any:
     """The YAML document in `path`, or a ProblemError saying where it is malformed."""
+    if not path.is_file():
+        raise ProblemError(path, "", "is not a regular file; expected a YAML problem or sheet file")
+    if path.stat().st_size > MOST_BYTES:
+        raise ProblemError(path, "", f"is {path.stat().st_size} bytes; expected a problem file of at most "
+                           f"{MOST_BYTES} bytes")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -39,6 +47,8 @@ def read_yaml(path: Path) -> Any:
         raise ProblemError(path, "", "is not UTF-8 text") from None
     try:
         return yaml.safe_load(text)
+    except RecursionError:
+        raise ProblemError(path, "", "is nested too deeply; expected a problem file of plain fields and lists") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -58,7 +68,7 @@ def read(path: Path) -> tuple[Kind, dict]:
     name = data.get("kind")
     if name is None:
         raise ProblemError(path, "kind", f"is missing; expected one of: {', '.join(sorted(KINDS))}")
-    if name not in KINDS:
+    if not isinstance(name, str) or name not in KINDS:
         known = ", ".join(sorted(KINDS))
         raise ProblemError(path, "kind", f"unknown problem kind {name!r}; expected one of: {known}")
     return KINDS[name], data
@@ -69,6 +79,8 @@ def validate(path: Path, kind: Kind, data: dict) -> Problem:
     try:
         spec = kind.Spec.model_validate(data)
         kind.check(spec)
+    except RecursionError:
+        raise ProblemError(path, "", "is nested too deeply; expected numbers, lists of numbers or matrices") from None
     except pydantic.ValidationError as error:
         raise ProblemError(path, *describe_validation_error(error)) from None
     except FieldError as error:

@@ -26,6 +26,8 @@ from .problem import FieldError, field_path
 
 KEYS = ("integers", "decimals", "choice")
 OPTIONS = {"integers": {"shape", "exclude"}, "decimals": {"shape", "step", "exclude"}, "choice": {"shape"}}
+MOST_VALUES = 100_000  # values a distribution may range over
+MOST_ENTRIES = 10_000  # entries a drawn shape may have
 
 
 def is_distribution(node: Any) -> bool:
@@ -63,10 +65,13 @@ def _draw(spec: dict, rng: np.random.Generator, location: tuple):
                          f"is not an option of {name}; expected one of: {', '.join(sorted(OPTIONS[name]))}")
     shape = _shape(spec.get("shape"), location)
     count = math.prod(shape)
+    if count > MOST_ENTRIES:
+        raise FieldError(field_path(location + ("shape",)), f"{spec['shape']!r} has {count} entries; expected at "
+                         f"most {MOST_ENTRIES}")
     values = {"integers": _integers, "decimals": _decimals, "choice": _choice}[name](spec, where)
     exclude = spec.get("exclude", [])
-    if not isinstance(exclude, list):
-        raise FieldError(field_path(location + ("exclude",)), f"must be a list of values, found {exclude!r}")
+    if not isinstance(exclude, list) or not all(_is_number(e) for e in exclude):
+        raise FieldError(field_path(location + ("exclude",)), f"must be a list of numbers, found {exclude!r}")
     values = [v for v in values if not any(math.isclose(v, e, abs_tol=1e-12) for e in exclude)]
     if not values:
         raise FieldError(where, "leaves no value to draw from")
@@ -90,11 +95,14 @@ def _shape(shape, location: tuple) -> tuple[int, ...]:
                      f"{shape!r} is not a shape; expected a length (5) or [rows, columns] ([2, 5])")
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _bounds(spec: dict, name: str, where: str) -> tuple[float, float]:
     bounds = spec[name]
-    if (not isinstance(bounds, list) or len(bounds) != 2
-            or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
-            or bounds[0] > bounds[1]):
+    if not isinstance(bounds, list) or len(bounds) != 2 or not all(_is_number(b) for b in bounds) \
+            or bounds[0] > bounds[1]:
         raise FieldError(where, f"{bounds!r} is not a range; expected [low, high] with low ≤ high")
     return bounds[0], bounds[1]
 
@@ -103,18 +111,20 @@ def _integers(spec: dict, where: str) -> list[float]:
     low, high = _bounds(spec, "integers", where)
     if low != int(low) or high != int(high):
         raise FieldError(where, f"{spec['integers']!r} has non-integer bounds; use decimals for those")
+    if high - low >= MOST_VALUES:
+        raise FieldError(where, f"{spec['integers']!r} has more than {MOST_VALUES} values; expected a narrower range")
     return list(range(int(low), int(high) + 1))
 
 
 def _decimals(spec: dict, where: str) -> list[float]:
     low, high = _bounds(spec, "decimals", where)
     step = spec.get("step", 0.1)
-    if not isinstance(step, (int, float)) or isinstance(step, bool) or step <= 0:
+    if not _is_number(step) or step <= 0:
         raise FieldError(where.replace("decimals", "step"), f"{step!r} is not a step; expected a positive number")
     places = max(0, -Decimal(str(step)).normalize().as_tuple().exponent)
     first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
-    if last - first > 100_000:
-        raise FieldError(where, "has more than 100000 values; use a larger step")
+    if last - first >= MOST_VALUES:
+        raise FieldError(where, f"has more than {MOST_VALUES} values; use a larger step")
     return [round(k * step, places) + 0.0 for k in range(first, last + 1)]
 
 
@@ -141,8 +151,21 @@ def seed_for_student(student: str, salt: str) -> int:
 
 FUNCTIONS: dict[str, Callable] = {"abs": np.abs, "min": np.min, "max": np.max, "sum": np.sum, "all": np.all,
                                   "any": np.any, "round": np.round, "exp": np.exp, "log": np.log}
-BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-          ast.Pow: operator.pow, ast.Mod: operator.mod}
+def _power(base, exponent):
+    """In float64: 9 ** 9 ** 9 overflows at once instead of computing a huge integer."""
+    return np.power(np.asarray(base, dtype=float), np.asarray(exponent, dtype=float))
+
+
+def _divide(a, b):
+    return np.true_divide(np.asarray(a, dtype=float), b)  # x / 0 is inf, not an exception
+
+
+def _modulo(a, b):
+    return np.mod(np.asarray(a, dtype=float), b)
+
+
+BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: _divide,
+          ast.Pow: _power, ast.Mod: _modulo}
 COMPARE = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
            ast.Eq: operator.eq, ast.NotEq: operator.ne}
 
@@ -185,8 +208,13 @@ class Condition:
                              f"{', '.join(sorted(known))}")
 
     def holds(self, values: Mapping[str, np.ndarray]) -> bool:
-        with np.errstate(all="ignore"):
-            return bool(np.all(self._eval(self.tree, values)))
+        """Whether the condition holds (FieldError if it cannot be evaluated, e.g. an index
+        beyond a quantity's entries)."""
+        try:
+            with np.errstate(all="ignore"):
+                return bool(np.all(self._eval(self.tree, values)))
+        except (IndexError, TypeError, ValueError) as error:
+            raise FieldError(self.field, f"{self.text!r} cannot be evaluated ({error})") from None
 
     def _eval(self, node, values):
         if isinstance(node, ast.Constant):

@@ -19,6 +19,7 @@ the TA wrote it.
 """
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,8 @@ def _exact_givens(problem: P.Problem, solution: Solution, setting) -> bool:
 def _diagnostic(problem: P.Problem, solution: Solution, setting) -> bool:
     return not mistakes.undetected(problem, solution)
 
+
+DRAW_SECONDS = 30  # drawing one variant stops with an error after this long
 
 COMMON: dict[str, Constraint] = {
     "exact_givens": Constraint(True, _exact_givens, "every given number is shown exactly"),
@@ -110,7 +113,7 @@ def read(path: str | Path) -> Template:
         raise P.ProblemError(path, error.field, error.message) from None
     first = template.draw(np.random.default_rng(0))  # shapes, names and the rest, checked once
     if template.conditions:
-        known = set(first.kind.solve(first.spec).values)
+        known = set(solve(first).values)
         for condition in template.conditions:
             try:
                 condition.check_names(known)
@@ -119,27 +122,41 @@ def read(path: str | Path) -> Template:
     return template
 
 
+def solve(problem: P.Problem) -> Solution:
+    """The problem solved; a value that cannot be computed is an error against its file."""
+    try:
+        return problem.kind.solve(problem.spec, problem.name)
+    except P.FieldError as error:
+        raise P.ProblemError(problem.path, error.field, error.message) from None
+
+
 def instantiate(template: Template, seed: int) -> tuple[P.Problem, Solution]:
     """The variant of `template` for `seed`: drawn (and drawn again) until every constraint
     and condition holds. A fixed problem is returned as written."""
     rng = np.random.default_rng(sub_seed(seed, template.name))
     if not template.randomized:
         problem = template.draw(rng)
-        return problem, problem.kind.solve(problem.spec, problem.name)
+        return problem, solve(problem)
     failures: Counter = Counter()
     constraints = template.constraints()
-    for _ in range(template.settings.tries):
+    deadline, draws = time.monotonic() + DRAW_SECONDS, 0
+    while draws < template.settings.tries and time.monotonic() < deadline:
+        draws += 1
         problem = template.draw(rng)
-        solution = problem.kind.solve(problem.spec, problem.name)
+        solution = solve(problem)
         failed = [name for name, (c, setting) in constraints.items() if not c.holds(problem, solution, setting)]
-        failed += [f"require {c.text!r}" for c in template.conditions if not c.holds(solution.values)]
+        try:
+            failed += [f"require {c.text!r}" for c in template.conditions if not c.holds(solution.values)]
+        except P.FieldError as error:
+            raise P.ProblemError(template.path, error.field, error.message) from None
         if not failed:
             return problem, solution
         failures.update(failed)
     name, count = failures.most_common(1)[0]
     means = constraints[name][0].means if name in constraints else "the problem's own condition"
-    raise P.ProblemError(template.path, "variants", f"no variant met every constraint in {template.settings.tries} "
-                         f"draws (seed {seed}); {name} ({means}) failed in {count} of them. Widen the "
+    within = "" if draws == template.settings.tries else f" (stopped after {DRAW_SECONDS} s)"
+    raise P.ProblemError(template.path, "variants", f"no variant met every constraint in {draws} draws{within} "
+                         f"(seed {seed}); {name} ({means}) failed in {count} of them. Widen the "
                          "distributions, switch the constraint off, or raise variants.tries")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from solvers import build
 from solvers.problem import ProblemError
 from solvers.variants import load
 
@@ -294,6 +295,7 @@ def test_failed_build_leaves_previous_output_untouched(tmp_path):
     previous = out / "some-set"
     previous.mkdir(parents=True)
     (previous / "marker.txt").write_text("previous build", encoding="utf-8")
+    (previous / build.MARK).write_text("")  # what a build writes into every set folder
     source = tmp_path / "problems" / "some-set"
     source.mkdir(parents=True)
     write(source, base_problem(), name="a-good.yaml")
@@ -303,5 +305,5 @@ def test_failed_build_leaves_previous_output_untouched(tmp_path):
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith(f"error: {bad}: loss.target: class 3 is out of range"), result.stderr
     assert [p.name for p in out.iterdir()] == ["some-set"]
-    assert [p.name for p in previous.iterdir()] == ["marker.txt"]
+    assert sorted(p.name for p in previous.iterdir()) == sorted([build.MARK, "marker.txt"])
     assert (previous / "marker.txt").read_text(encoding="utf-8") == "previous build"

@@ -137,3 +137,13 @@ def test_pdflatex_runs_without_shell_escape(tmp_path):
     tex.write_text(r"\documentclass{article}\begin{document}\immediate\write18{touch pwned}ok\end{document}")
     pdf.compile_pdf(tex)
     assert not (tmp_path / "pwned").exists()
+
+
+def test_problem_text_keeps_its_dashes_and_quotes_in_the_pdf(tmp_path):
+    """pdflatex joins -- into an en dash, `` into a quote, ,, into „: text comes out as written."""
+    written = "a -- b --- c ``d ,,e !`f ?`g <<h>>"
+    data = yaml.safe_load((ROOT / "problems/relu-networks/s1-one-hidden-unit.yaml").read_text())
+    data.update(title="Dashes", statement=written)
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
+    build.build([tmp_path / "p.yaml"], tmp_path / "out", formats=["latex"])
+    assert written in " ".join(pdf_text(tmp_path / "out" / "p" / "questions.pdf").split())

@@ -46,8 +46,8 @@ FunctionEntry = Annotated[Function, BeforeValidator(_named)]
 
 
 class Chain(Model):
-    x: Annotated[list[Number], Field(min_length=1)]
-    w: Annotated[list[Number], Field(min_length=1)]
+    x: Annotated[list[Number], Field(min_length=1, max_length=10)]
+    w: Annotated[list[Number], Field(min_length=1, max_length=10)]
     b: Number | None = None
 
 
@@ -58,18 +58,18 @@ class Comparison(Model):
 
 
 class DeadUnit(Model):
-    data: Annotated[list[Annotated[list[Number], Field(min_length=1)]], Field(min_length=1)]
-    w: Annotated[list[Number], Field(min_length=1)]
+    data: Annotated[list[Annotated[list[Number], Field(min_length=1, max_length=10)]], Field(min_length=1, max_length=20)]
+    w: Annotated[list[Number], Field(min_length=1, max_length=10)]
     b: Number = 0.0
 
 
 class Spec(SpecBase):
     kind: Literal["activation"]
     kink: Literal["left", "right"] = "left"
-    functions: list[FunctionEntry] = []
-    points: list[Number] = []
+    functions: Annotated[list[FunctionEntry], Field(max_length=10)] = []
+    points: Annotated[list[Number], Field(max_length=20)] = []
     chain: Chain | None = None
-    compare: list[Comparison] = []
+    compare: Annotated[list[Comparison], Field(max_length=10)] = []
     dead_relu: DeadUnit | None = None
 
 

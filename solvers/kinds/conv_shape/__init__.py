@@ -25,8 +25,9 @@ from ...kind import Kind, Parts
 from ...nn import DIMENSIONS, kernel_span, output_size, pair, window_stride
 from ...solution import Answer, Item
 
-Positive = Annotated[StrictInt, Field(ge=1)]
-NonNegative = Annotated[StrictInt, Field(ge=0)]
+MOST = 10_000  # sizes, channels, kernels, strides, paddings: a feature map a sheet can discuss
+Positive = Annotated[StrictInt, Field(ge=1, le=MOST)]
+NonNegative = Annotated[StrictInt, Field(ge=0, le=MOST)]
 PerDimension = list[Positive] | Positive
 Padding = list[NonNegative] | NonNegative
 
@@ -67,7 +68,7 @@ class Unknown(Model):
 class Spec(SpecBase):
     kind: Literal["conv_shape"]
     input: FeatureMap
-    layers: list[Layer] = Field(min_length=1)
+    layers: list[Layer] = Field(min_length=1, max_length=30)
     ask: Ask = Ask()
     solve_for: list[Unknown] = []
 
@@ -268,14 +269,18 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
 
 # -- reference -----------------------------------------------------------------------------------
 
+META = "meta"  # tensors with shapes and no data: torch computes the shapes of any size without memory
+
+
 def reference(spec: Spec) -> dict[str, np.ndarray]:
     """Shapes from torch: a tensor of the input's shape through nn.Conv2d / MaxPool2d / AvgPool2d."""
     out = {key: value for key, value in given_values(spec).items()}  # the givens, read from the file
-    x = torch.zeros(1, spec.input.channels, spec.input.height, spec.input.width, dtype=torch.float64)
+    x = torch.zeros(1, spec.input.channels, spec.input.height, spec.input.width, dtype=torch.float64, device=META)
     for l, layer in enumerate(spec.layers, 1):
         h = hyperparameters(layer)
         if layer.type == "conv":
-            module = torch.nn.Conv2d(x.shape[1], layer.filters, h["k"], h["s"], h["p"], h["d"], dtype=torch.float64)
+            module = torch.nn.Conv2d(x.shape[1], layer.filters, h["k"], h["s"], h["p"], h["d"], dtype=torch.float64,
+                                     device=META)
         elif layer.type == "max_pool":
             module = torch.nn.MaxPool2d(h["k"], h["s"], h["p"], h["d"])
         else:
@@ -292,18 +297,19 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
 def _search_with_torch(spec: Spec, question: Unknown) -> int:
     """The unknown found by trying every value with a torch layer on a tensor of the layer's
     input shape (as many channels as the input; sizes from the shapes torch produces)."""
-    x = torch.zeros(1, 1, spec.input.height, spec.input.width, dtype=torch.float64)
+    x = torch.zeros(1, 1, spec.input.height, spec.input.width, dtype=torch.float64, device=META)
     for layer in spec.layers[:question.layer - 1]:
         h = hyperparameters(layer)
         x = torch.nn.functional.max_pool2d(x, h["k"], h["s"], h["p"], h["d"]) if layer.type != "conv" else \
-            torch.nn.functional.conv2d(x, torch.zeros(1, 1, *h["k"], dtype=torch.float64), None, h["s"], h["p"], h["d"])
+            torch.nn.functional.conv2d(x, torch.zeros(1, 1, *h["k"], dtype=torch.float64, device=META), None, h["s"], h["p"],
+                                       h["d"])
     target = tuple(x.shape[2:]) if question.output == "same" else tuple(question.output)
     h, key = question_hyperparameters(spec, question), UNKNOWNS[question.unknown]
     found = []
     for value in range(0 if key == "p" else 1, 2 * max(x.shape[2:]) + 2):
         trial = {**h, key: (value, value)}
         try:
-            y = torch.nn.functional.conv2d(x, torch.zeros(1, 1, *trial["k"], dtype=torch.float64), None,
+            y = torch.nn.functional.conv2d(x, torch.zeros(1, 1, *trial["k"], dtype=torch.float64, device=META), None,
                                            trial["s"], trial["p"], trial["d"])
         except RuntimeError:  # the kernel does not fit
             continue

@@ -37,8 +37,8 @@ MAX_COLUMNS = 10  # amsmath's bmatrix shows at most 10 columns
 Row = Annotated[list[Number], Field(min_length=1)]
 Plane = Annotated[list[Row], Field(min_length=1)]
 Stack = Annotated[list[Plane], Field(min_length=1)]
-NonNegative = Annotated[StrictInt, Field(ge=0)]
-Positive = Annotated[StrictInt, Field(ge=1)]
+NonNegative = Annotated[StrictInt, Field(ge=0, le=100)]
+Positive = Annotated[StrictInt, Field(ge=1, le=100)]
 
 
 def _not_mixed(value):

@@ -106,10 +106,12 @@ def _forward(q: dict, act: str | None, sizes: tuple[int, int, int], asked: bool)
                           {"activation": act, "definition": Activation(act).definition(sympy.Symbol("z"))}))
     elif act == "softmax_nll":
         Ze, Ye = Z.elements, q["Y"].elements
-        total = [sum(sympy.exp(Ze[k, j]) for k in range(n)) for j in range(b)]
+        # evaluated with each column's largest score subtracted (the same values, no overflow)
+        top = [sympy.Max(*Ze[:, j]) for j in range(b)]
+        total = [sum(sympy.exp(Ze[k, j] - top[j]) for k in range(n)) for j in range(b)]
         steps.append(Step("softmax_forward", Aout, F.Call("softmax", Z.symbol),
-                          sympy.Matrix(n, b, lambda i, j: sympy.exp(Ze[i, j]) / total[j]), {"n": n}))
-        loss = -sum(Ye[i, j] * (Ze[i, j] - sympy.log(total[j])) for i in range(n) for j in range(b))
+                          sympy.Matrix(n, b, lambda i, j: sympy.exp(Ze[i, j] - top[j]) / total[j]), {"n": n}))
+        loss = -sum(Ye[i, j] * (Ze[i, j] - top[j] - sympy.log(total[j])) for i in range(n) for j in range(b))
         generic = F.Neg(F.Sum("i,j", F.Mul(q["Y"].entry("i", "j"), F.Log(Aout.entry("i", "j")))))
         terms = [(i, j, F.Mul(q["Y"].entry(i, j), F.Log(Aout.entry(i, j)))) for j in range(b) for i in range(n)]
         steps.append(Step("nll_loss", _q("L", 1, 1, "L"), generic, sympy.Matrix([[loss]]),

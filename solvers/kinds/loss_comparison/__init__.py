@@ -36,7 +36,7 @@ TOLERANCE = 1e-9
 ARGMAX = sympy.Symbol("A", integer=True, positive=True)
 
 Label = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 .'-]*$", max_length=24)]
-Probabilities = Annotated[list[Number], Field(min_length=2)]
+Probabilities = Annotated[list[Number], Field(min_length=2, max_length=10)]
 
 
 def _not_boolean(value):
@@ -52,9 +52,9 @@ class Ask(Model):
 
 class Spec(SpecBase):
     kind: Literal["loss_comparison"]
-    labels: Annotated[list[Label], Field(min_length=2)] | None = None
+    labels: Annotated[list[Label], Field(min_length=2, max_length=10)] | None = None
     target: Annotated[StrictInt | Probabilities | Label, BeforeValidator(_not_boolean)]
-    candidates: Annotated[list[Probabilities], Field(min_length=2)]
+    candidates: Annotated[list[Probabilities], Field(min_length=2, max_length=10)]
     losses: Annotated[list[Literal[LOSSES]], Field(min_length=1)] = ["nll"]  # type: ignore[valid-type]
     ask: Ask = Ask()
 

@@ -31,6 +31,8 @@ Vector = Annotated[list[Number], Field(min_length=1)] | Number
 Matrix = Annotated[Annotated[list[Annotated[list[Number], Field(min_length=1)]], Field(min_length=1)]
                    | Annotated[list[Number], Field(min_length=1)] | Number, BeforeValidator(_not_mixed)]
 LOSSES = ("cross_entropy", "binary_cross_entropy", "squared_error")
+MOST_UNITS = 10  # entries of a layer (and of the input): the widest matrix a sheet shows readably
+MOST_LAYERS = 10
 RESERVED_NAMES = {"x", "y", "z", "a", "L", "eta", "delta", "J"}
 
 
@@ -48,7 +50,7 @@ class Network(Model):
     input_name: Identifier = "x"
     layout: Literal["rows", "columns"] = "rows"
     superscripts: Literal["auto", "always", "never"] = "auto"
-    layers: list[Layer] = Field(min_length=1)
+    layers: list[Layer] = Field(min_length=1, max_length=MOST_LAYERS)
 
 
 class Loss(Model):
@@ -135,6 +137,9 @@ class Structure:
 def structure(spec: Spec) -> Structure:
     net = spec.network
     width = len(as_vector(net.input))
+    if width > MOST_UNITS:
+        raise FieldError("network.input", f"has {width} entries; expected at most {MOST_UNITS} (the widest vector "
+                         "a worked solution shows readably)")
     layers, names = [], {(net.input_name, None)}
     for l, layer in enumerate(net.layers, 1):
         where = f"network.layers[{l - 1}]"
@@ -184,6 +189,9 @@ def _layer_shape(spec: Spec, layer: Layer, l: int, width: int, where: str) -> La
         layout = "rows-are-units" if rows_layout else "columns-are-units"
         raise FieldError(f"{where}.weights", f"{rows}×{cols} matrix, but {feeding} {width} "
                          f"{'entries' if l == 1 else 'outputs'} ({layout} layout expects {expected})")
+    if units > MOST_UNITS:
+        raise FieldError(f"{where}.weights", f"gives the layer {units} units; expected at most {MOST_UNITS} (the "
+                         "widest matrix a worked solution shows readably)")
     if layer.bias is not None and len(as_vector(layer.bias)) != units:
         count = len(as_vector(layer.bias))
         raise FieldError(f"{where}.bias", f"has {count} {'entry' if count == 1 else 'entries'}, but the layer "

@@ -30,8 +30,8 @@ from ...kind import Kind, Parts
 from ...nn import DIMENSIONS, output_size, pair, window_stride
 from ...solution import Answer, Item
 
-Positive = Annotated[StrictInt, Field(ge=1)]
-NonNegative = Annotated[StrictInt, Field(ge=0)]
+Positive = Annotated[StrictInt, Field(ge=1, le=10 ** 9)]
+NonNegative = Annotated[StrictInt, Field(ge=0, le=10 ** 9)]
 WINDOW = ("conv", "max_pool", "avg_pool")
 LEARNED = ("conv", "dense", "batch_norm")
 ALLOWED = {"conv": {"filters", "kernel", "stride", "padding", "bias"}, "max_pool": {"kernel", "stride", "padding"},
@@ -66,7 +66,7 @@ class Ask(Model):
 class Spec(SpecBase):
     kind: Literal["param_count"]
     input: Input
-    layers: list[Layer] = Field(min_length=1)
+    layers: list[Layer] = Field(min_length=1, max_length=30)
     ask: Ask = Ask()
 
 
@@ -329,16 +329,19 @@ def _module(layer: Layer, x: torch.Tensor) -> torch.nn.Module:
     padding = layer.padding if layer.padding is not None else 0
     build = {
         "conv": lambda: nn.Conv2d(x.shape[1], layer.filters, layer.kernel, stride, padding,
-                                  bias=layer.bias is not False, dtype=f64),
+                                  bias=layer.bias is not False, dtype=f64, device=META),
         "max_pool": lambda: nn.MaxPool2d(layer.kernel, stride, padding),
         "avg_pool": lambda: nn.AvgPool2d(layer.kernel, stride, padding),
-        "batch_norm": lambda: (nn.BatchNorm2d if image else nn.BatchNorm1d)(x.shape[1], dtype=f64),
+        "batch_norm": lambda: (nn.BatchNorm2d if image else nn.BatchNorm1d)(x.shape[1], dtype=f64, device=META),
         "dropout": lambda: nn.Dropout(0.5 if layer.p is None else layer.p),
         "flatten": lambda: nn.Flatten(),
-        "dense": lambda: nn.Linear(x.shape[1], layer.units, bias=layer.bias is not False, dtype=f64),
+        "dense": lambda: nn.Linear(x.shape[1], layer.units, bias=layer.bias is not False, dtype=f64, device=META),
         "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
     }
     return build[layer.type]().eval()
+
+
+META = "meta"  # modules and tensors with shapes and no data: any size counts without memory
 
 
 def _numel(module: torch.nn.Module, name: str | None = None) -> float:
@@ -351,7 +354,8 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
     from torch.nn.modules.utils import _pair
 
     i = spec.input
-    x = torch.zeros((2, i.channels, i.height, i.width) if is_image(spec) else (2, i.features), dtype=torch.float64)
+    x = torch.zeros((2, i.channels, i.height, i.width) if is_image(spec) else (2, i.features), dtype=torch.float64,
+                    device=META)
     out = {key: float(n) for key, n in zip(("C0", "H0", "W0") if x.dim() == 4 else ("N0",), x.shape[1:])}
     modules = []
     for l, layer in enumerate(spec.layers, 1):

@@ -30,13 +30,13 @@ from ...derivation import Derivation, Quantity, Section, Step
 from ...kind import Kind, Parts
 from ...solution import Answer, Figure, Item, kink_convention
 
-Row = Annotated[list[Number], Field(min_length=1)]
+Row = Annotated[list[Number], Field(min_length=1, max_length=10)]
 CLASS_COLORS = ["#cfe3f7", "#f9d9b8", "#d4edc9", "#ead1f0", "#f5f0b5"]
 
 
 class Layer(Model):
-    weights: Annotated[list[Row], Field(min_length=1)]
-    bias: Annotated[list[Number], Field(min_length=1)]
+    weights: Annotated[list[Row], Field(min_length=1, max_length=10)]
+    bias: Annotated[list[Number], Field(min_length=1, max_length=10)]
 
 
 class BoundaryPoints(Model):
@@ -48,7 +48,7 @@ class Spec(SpecBase):
     kind: Literal["relu_regions"]
     hidden: Layer             # 2 × units, one column per hidden unit
     output: Layer             # units × classes, one column per output unit
-    inputs: list[Annotated[list[Number], Field(min_length=2, max_length=2)]] = []
+    inputs: Annotated[list[Annotated[list[Number], Field(min_length=2, max_length=2)]], Field(max_length=10)] = []
     boundary_points: BoundaryPoints | None = None
     sum_cases: list[Annotated[float, Field(ge=0)]] = []
     plot: bool = True

@@ -24,7 +24,7 @@ from pydantic import Field
 
 from ... import formula as F
 from ...activations import LAMBDIFY_MODULES, sigmoid
-from ...core import FieldError, Model, Number, SpecBase
+from ...core import LARGEST, FieldError, Model, Number, SpecBase
 from ...derivation import Derivation, Quantity, Section, Step
 from ...kind import Kind, Parts
 from ...solution import Answer, Figure, Item
@@ -41,14 +41,14 @@ class Bump(Model):
     height: Number
     width: Positive
     steepness: Positive
-    points: list[Number] = []
+    points: Annotated[list[Number], Field(max_length=20)] = []
 
 
 class Approximation(Model):
     function: str
     interval: Annotated[list[Number], Field(min_length=2, max_length=2)]
-    bumps: Annotated[list[Annotated[int, Field(ge=1, le=200)]], Field(min_length=1)]
-    steepness: Annotated[list[Positive], Field(min_length=1)]
+    bumps: Annotated[list[Annotated[int, Field(ge=1, le=200)]], Field(min_length=1, max_length=10)]
+    steepness: Annotated[list[Positive], Field(min_length=1, max_length=8)]
 
 
 class Spec(SpecBase):
@@ -66,6 +66,9 @@ def parse_function(text: str, field: str) -> sympy.Expr:
 
     def build(node):
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            if not abs(node.value) <= LARGEST:
+                raise FieldError(field, f"{text!r}: the number {node.value:g} is too large; expected numbers up to "
+                                 f"{LARGEST:g} in size")
             return sympy.nsimplify(node.value)
         if isinstance(node, ast.Name) and node.id in CONSTANTS:
             return CONSTANTS[node.id]
@@ -87,6 +90,13 @@ def parse_function(text: str, field: str) -> sympy.Expr:
     return expr
 
 
+def vectorized(g: sympy.Expr, modules=LAMBDIFY_MODULES):
+    """g as a function of a numpy array of x that always returns a float array of its shape
+    (a constant g too)."""
+    function = sympy.lambdify(X, g, modules=modules)
+    return lambda x: np.array(np.broadcast_to(np.asarray(function(x), dtype=float), np.shape(x)))
+
+
 def check(spec: Spec) -> None:
     if spec.bump is None and spec.approximate is None:
         raise FieldError("bump", "the problem asks nothing; expected bump, approximate or both")
@@ -96,7 +106,8 @@ def check(spec: Spec) -> None:
             raise FieldError("approximate.interval", f"[{a}, {b}] is empty; expected [low, high] with low < high")
         g = parse_function(spec.approximate.function, "approximate.function")
         with np.errstate(all="ignore"):
-            values = sympy.lambdify(X, g, modules=LAMBDIFY_MODULES)(np.linspace(a, b, GRID))
+            x = np.linspace(a, b, GRID)
+            values = vectorized(g)(x)
         if not np.all(np.isfinite(values)):
             raise FieldError("approximate.function", f"{spec.approximate.function!r} is not finite everywhere "
                              f"on [{a}, {b}]")
@@ -172,8 +183,7 @@ def bump_edges(a: float, b: float, n: int) -> np.ndarray:
 
 def max_errors(spec: Spec) -> np.ndarray:
     a, b = spec.approximate.interval
-    g = sympy.lambdify(X, parse_function(spec.approximate.function, "approximate.function"),
-                       modules=LAMBDIFY_MODULES)
+    g = vectorized(parse_function(spec.approximate.function, "approximate.function"))
     x = np.linspace(a, b, GRID)
     return np.array([[np.max(np.abs(g(x) - approximation(g, a, b, n, k, x))) for k in spec.approximate.steepness]
                      for n in spec.approximate.bumps])
@@ -203,8 +213,7 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
 
 def _plotter(spec: Spec):
     a, b = spec.approximate.interval
-    g = sympy.lambdify(X, parse_function(spec.approximate.function, "approximate.function"),
-                       modules=LAMBDIFY_MODULES)
+    g = vectorized(parse_function(spec.approximate.function, "approximate.function"))
     n, ks = max(spec.approximate.bumps), spec.approximate.steepness
 
     def draw(ax) -> None:
@@ -231,7 +240,7 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
             out["ft"] = _network(weights[[0, 2]], weights[[1, 3]], weights[[4, 5]], x).numpy().reshape(-1, 1)
     if spec.approximate:
         a, b = spec.approximate.interval
-        g = sympy.lambdify(X, parse_function(spec.approximate.function, "approximate.function"), modules="numpy")
+        g = vectorized(parse_function(spec.approximate.function, "approximate.function"), "numpy")
         x = torch.linspace(a, b, GRID, dtype=torch.float64).reshape(-1, 1)
         target = torch.as_tensor(g(x.numpy()[:, 0]), dtype=torch.float64)
         rows = []

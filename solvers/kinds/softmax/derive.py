@@ -2,6 +2,7 @@
 logarithm, the cross-entropy gradient, and the naive and stable evaluations."""
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 import sympy
@@ -238,6 +239,7 @@ def _stability_sections(facts: dict, y: Quantity, z: Quantity, m: int, zl: str, 
     givens.append(u)
     fmax, zmax = _scalar("fmax", "Omega"), _scalar("zmax", f"{zl}_max")
     E, Su = _vector("Eu", m, "Etilde"), _scalar("Su", "Stilde")
+    E, Su = replace(E, role="overflow"), replace(Su, role="overflow")  # shown overflowing on purpose
     ok, q, over = _vector("oku", m, "o"), _vector("qu", m, "qtilde"), _scalar("over", "o")
     Ee, Se, Fe = E.elements, Su.elements[0], fmax.elements[0]
     finite = [sympy.Le(a / Se, Fe) for a in Ee]  # False for ∞ and for NaN

@@ -31,6 +31,7 @@ class Document:
     seed: int
     problems: list[RenderedProblem]
     answers: list[dict[str, Any]]  # per problem: name, title, each answer's name, value and tolerance
+    source: str = ""  # the sheet's folder or file, for error messages
 
 
 class Driver:

@@ -11,7 +11,8 @@ from . import Document, Driver
 
 
 def to_json(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """Strict JSON (a non-finite number is an error, never `Infinity`)."""
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 class AnswerKey(Driver):

@@ -6,6 +6,7 @@ by the page numbers LaTeX records into variants/<id>/.
 """
 from __future__ import annotations
 
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +17,7 @@ from pypdf import PdfReader, PdfWriter
 
 from ...characters import TYPOGRAPHY, UNICODE_TEXT
 from .. import figures, markup
-from ..pdf import compile_pdf
+from ..pdf import LatexError, compile_pdf
 from . import Document, Driver, templates
 
 LATEX_SPECIALS = {
@@ -24,15 +25,27 @@ LATEX_SPECIALS = {
     "^": r"\textasciicircum{}", "_": r"\_", "%": r"\%", "~": r"\textasciitilde{}",
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
 }
+EXACT = {"`": r"\textasciigrave{}"}
 DOCUMENTS = ("questions", "solutions")
+TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk"
 BYPRODUCTS = ("*.aux", "*.log", "*.fls", "*.fdb_latexmk", "*.pages")
 
 
-def latex_escape(text: str) -> str:
-    """Plain text as LaTeX that prints exactly that text (nothing in it is a command)."""
+LIGATURES = {("-", "-"), (",", ","), ("'", "'")}
+"""Pairs of characters pdflatex would join (–, „, ”); an empty group keeps them apart (` is
+written as itself, so `` and !` do not join either; a lone ' stays a typographic apostrophe)."""
+
+
+def latex_escape(text: str, exact: bool = True) -> str:
+    """Plain text as LaTeX that prints that text: nothing in it is a command and, `exact`
+    (problem text), no two characters join into a ligature; our own prose (not `exact`) may."""
     out = []
-    for c in text:
-        if c in LATEX_SPECIALS:
+    for c, after in zip(text, text[1:] + " "):
+        if exact and (c, after) in LIGATURES:
+            out.append(c + "{}")
+        elif exact and c in EXACT:
+            out.append(EXACT[c])
+        elif c in LATEX_SPECIALS:
             out.append(LATEX_SPECIALS[c])
         elif c in UNICODE_TEXT:
             out.append(r"\ensuremath{" + UNICODE_TEXT[c] + "}")
@@ -44,7 +57,7 @@ def latex_escape(text: str) -> str:
 
 
 def _text(text: str) -> str:
-    return "".join(r"\textbf{" + latex_escape(p) + "}" if bold else latex_escape(p)
+    return "".join(r"\textbf{" + latex_escape(p, exact=False) + "}" if bold else latex_escape(p, exact=False)
                    for p, bold in markup.bold_parts(text))
 
 
@@ -95,8 +108,15 @@ class Latex(Driver):
         return pending
 
     def finish(self, pending: list[Any], jobs: int) -> None:
+        if not pending:
+            return
+        missing = [tool for tool in ("latexmk", "pdflatex") if shutil.which(tool) is None]
+        if missing:
+            raise LatexError(f"{' and '.join(missing)} not found: PDFs need TeX. Install it with `make tex` (as root) or "
+                             f"`apt-get install -y --no-install-recommends {TEX_PACKAGES}`, or build other formats "
+                             "with --formats html,markdown,answers")
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            pdfs = list(pool.map(compile_pdf, [tex for tex, _ in pending]))
+            pdfs = list(pool.map(_compile, pending))
         for pdf, (_, documents) in zip(pdfs, pending):
             if documents[0].variant is not None:
                 split_pdf(pdf, documents)
@@ -104,6 +124,14 @@ class Latex(Driver):
             for pattern in BYPRODUCTS:
                 for file in folder.glob(pattern):
                     file.unlink()
+
+
+def _compile(work: tuple[Path, list[Document]]) -> Path:
+    tex, documents = work
+    try:
+        return compile_pdf(tex)
+    except LatexError as error:
+        raise LatexError(f"{documents[0].source}: {error}") from None
 
 
 def render_document(template: str, title: str, documents: list[Document]) -> str:
