@@ -157,3 +157,69 @@ def test_a_symlink_loop_and_a_fifo_end_with_an_answer(tmp_path):
     assert code == 1 and "q2.yaml: is not a regular file" in stderr, stderr
     code, stderr = run("build", folder / "q2.yaml", "--out", tmp_path / "out2")
     assert code == 1 and stderr.startswith("error: ") and "neither a regular file nor a folder" in stderr, stderr
+
+
+def cli(*args, env=None, timeout=300):
+    import os
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "solvers", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def test_a_build_killed_midway_is_cleaned_up_by_the_next_one(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    out = tmp_path / "out"
+    sets = [ROOT / "problems" / name for name in ("relu-networks", "softmax", "convolution-values")]
+    process = subprocess.Popen([sys.executable, "-m", "solvers", "build", *map(str, sets), "--out", str(out)],
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(out.glob(".staging-*/*")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    result = cli("build", *sets, "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert not list(out.glob(".staging-*")) and not list(out.glob(".old-*"))
+    for name in ("relu-networks", "softmax", "convolution-values"):
+        assert (out / name / "solutions.pdf").stat().st_size > 0
+        strict_json((out / name / "answers.json").read_text())
+
+
+def test_without_tex_the_pdf_format_says_how_to_install_it(tmp_path):
+    import os
+    import sys
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    os.symlink(sys.executable, bare / "python3")
+    result = cli("build", ROOT / "problems/relu-networks", "--out", tmp_path / "out", env={"PATH": str(bare)})
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert "latexmk and pdflatex not found" in result.stderr and "apt-get install" in result.stderr
+    assert not (tmp_path / "out" / "relu-networks").exists()
+    result = cli("build", ROOT / "problems/relu-networks", "--out", tmp_path / "out", "--formats", "html,answers",
+                 env={"PATH": str(bare)})
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_full_disk_is_one_error_line_and_the_previous_output_stays(tmp_path):
+    import subprocess
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here")
+    try:
+        out = disk / "out"
+        first = cli("build", ROOT / "problems/relu-networks", "--out", out, "--formats", "answers")
+        assert first.returncode == 0, first.stderr
+        before = (out / "relu-networks" / "answers.json").read_text()
+        (disk / "filler").write_bytes(b"\0" * (2 * 1024 * 1024 - 64 * 1024))
+        result = cli("build", ROOT / "problems/relu-networks", ROOT / "problems/universal-approximation",
+                     "--out", out, "--formats", "html,markdown,answers")
+        assert result.returncode == 1 and result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, \
+            result.stderr
+        assert "No space left" in result.stderr
+        assert (out / "relu-networks" / "answers.json").read_text() == before
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
