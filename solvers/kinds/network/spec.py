@@ -33,6 +33,7 @@ Matrix = Annotated[Annotated[list[Annotated[list[Number], Field(min_length=1)]],
 LOSSES = ("cross_entropy", "binary_cross_entropy", "squared_error")
 MOST_UNITS = 10  # entries of a layer (and of the input): the widest matrix a sheet shows readably
 MOST_LAYERS = 10
+MOST_PARAMETER_STEPS = 1000  # parameters × SGD steps: the sheet stays readable and builds in seconds
 RESERVED_NAMES = {"x", "y", "z", "a", "L", "eta", "delta", "J"}
 
 
@@ -161,6 +162,13 @@ def structure(spec: Spec) -> Structure:
         raise FieldError("loss", "is missing, but the problem asks for the loss or its gradients")
     if ask.sgd and not any(layer.dense for layer in layers):
         raise FieldError("ask.sgd", "the network has no parameters to update")
+    parameters = sum(layer.units * (layer.inputs + layer.bias) for layer in layers if layer.dense)
+    steps = ask.sgd.steps if ask.sgd else 1
+    if parameters * steps > MOST_PARAMETER_STEPS:
+        raise FieldError("ask.sgd.steps" if steps > 1 else "network.layers", f"{parameters} parameters"
+                         f"{f' over {steps} SGD steps' if steps > 1 else ''} make a solution of "
+                         f"{parameters * steps} parameter updates; expected at most {MOST_PARAMETER_STEPS} "
+                         "(fewer steps, layers or units)")
     return Structure(net.layout, net.input_name, tuple(layers), loss, frozenset(wanted), ask.deltas,
                      ask.sgd.steps if ask.sgd else 0)
 

@@ -38,7 +38,7 @@ class Spec(SpecBase):
     target: Annotated[StrictInt, Field(ge=0)] | Scores | None = None
     overflow: Scores | None = None
     symbols: Symbols = Symbols()
-    statements: list[Statement] = []
+    statements: Annotated[list[Statement], Field(max_length=10)] = []
     ask: Ask = Ask()
 
 
