@@ -18,11 +18,23 @@ EXPECTED_ERRORS = (ProblemError, VerificationError, LatexError, RenderError, L.L
 
 
 def _variant_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", help="problem files, sheet files or folders")
+    parser.add_argument("paths", nargs="+", type=_path, help="problem files, sheet files or folders")
     parser.add_argument("--seed", type=int, default=1, help="seed of the (first) variant (default: 1)")
     parser.add_argument("--variants", type=int, metavar="N", help="build N variants, seeds SEED … SEED+N−1")
     parser.add_argument("--roster", type=Path, metavar="CSV", help="build one variant per student id in CSV")
     parser.add_argument("--salt", default="", help="course salt mixed into every student's seed")
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes; expected 1 to 64")
+    return int(text)
+
+
+def _path(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; expected a problem file, a sheet file or a folder")
+    return text
 
 
 def _formats(text: str) -> list[str]:
@@ -47,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     build = commands.add_parser("build", help="solve, verify and render problem files or folders")
     _variant_options(build)
     build.add_argument("--out", default="build", help="output folder (default: build)")
-    build.add_argument("--jobs", type=int, default=2, help="processes at once (default: 2)")
+    build.add_argument("--jobs", type=_jobs, default=2, help="processes at once, 1 to 64 (default: 2)")
     build.add_argument("--formats", type=_formats, default=None,
                        help=f"comma-separated output formats (default: all of {', '.join(DRIVERS)})")
     check = commands.add_parser("check", help="verify every answer against torch (and every lockfile), "
