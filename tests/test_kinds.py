@@ -108,3 +108,27 @@ def test_the_relu_mask_mistake_replays_the_backward_pass_without_the_mask():
     replayed = mistakes.RELU_MASK_FORGOTTEN.replay(network.KIND, problem)
     np.testing.assert_array_equal(replayed["fprime1"], np.ones_like(solution.values["fprime1"]))
     assert replayed["z1"][0, 0] == solution.values["z1"][0, 0]  # the forward pass is untouched
+
+
+def test_no_module_level_import_cycle_in_the_package():
+    import ast
+    import collections
+    modules = {}
+    for path in (ROOT / "solvers").rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        modules[name] = path
+    graph = collections.defaultdict(set)
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        for node in ast.parse(path.read_text()).body:  # module level only: lazy imports inside functions are fine
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.split(".")[:len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+                graph[name] |= {t for t in [target, *(f"{target}.{a.name}" for a in node.names)]
+                                if t in modules and t != name}
+
+    def reaches(start, goal, seen):
+        return any(n == goal or (n not in seen and not seen.add(n) and reaches(n, goal, seen)) for n in graph[start])
+
+    cycles = [name for name in modules if reaches(name, name, set())]
+    assert cycles == []
