@@ -10,8 +10,8 @@ from . import build as B
 from . import lock as L
 from .problem import ProblemError
 from .render.drivers import DRIVERS
+from .render.markup import RenderError
 from .render.pdf import LatexError
-from .render.prose import RenderError
 from .verify import VerificationError
 
 EXPECTED_ERRORS = (ProblemError, VerificationError, LatexError, RenderError, L.LockError)

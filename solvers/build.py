@@ -25,14 +25,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import torch
 from tqdm import tqdm
 
 from . import problem as P
 from . import variants as V
 from .characters import untypesettable
 from .randomize import seed_for_student
-from .render import prose
 from .render.drivers import DRIVERS, Document
 from .solution import Solution, answer_key
 from .timing import timed
@@ -280,6 +278,8 @@ class RenderedVariant:
 
 def _render_variant(job: tuple[ProblemSet, list[V.Template], Variant, list[str]]) -> RenderedVariant:
     problem_set, templates, variant, formats = job
+    from .render import prose  # SymPy's printer: only once there is something to render
+
     solved = solve_variant(templates, variant)
     with timed("rendering"):
         prefix = f"fig-{variant.id or 'sheet'}"
@@ -304,6 +304,8 @@ def _render_all(jobs: list, jobs_at_once: int) -> list[RenderedVariant]:
     if len(jobs) < 4 or jobs_at_once < 2:
         return [_render_variant(job) for job in tqdm(jobs, **progress)]
     _JOBS[:] = jobs
+    import torch  # only here: a build that stops at a problem file's error never pays for it
+
     # torch's intra-op thread pool does not survive fork: a child that inherits a pool the
     # parent has used hangs at its first torch call. Our tensors are tiny; one thread it is.
     torch.set_num_threads(1)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 import yaml
 
 from .core import FieldError, ProblemError
-from .kind import Kind
+
+if TYPE_CHECKING:
+    from .kind import Kind
 
 
 @dataclass

@@ -7,12 +7,14 @@ Prose is not here; templates key it by `kind`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from . import formula as F
-from .derivation import Derivation
+
+if TYPE_CHECKING:
+    from .derivation import Derivation
 
 
 def displayed(value, digits: int):

@@ -23,18 +23,19 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import mistakes
 from . import problem as P
 from .core import Constraint
-from .kind import Kind
 from .randomize import Condition, randomized, sample, sub_seed
 from .solution import Solution, displayed
+
+if TYPE_CHECKING:
+    from .kind import Kind
 
 
 def _exact_givens(problem: P.Problem, solution: Solution, setting) -> bool:
@@ -43,6 +44,7 @@ def _exact_givens(problem: P.Problem, solution: Solution, setting) -> bool:
 
 
 def _diagnostic(problem: P.Problem, solution: Solution, setting) -> bool:
+    from . import mistakes  # SymPy: only once a problem is solved
     return not mistakes.undetected(problem, solution)
 
 

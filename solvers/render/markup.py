@@ -21,6 +21,10 @@ BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 FIGURE = re.compile(r"\[\[figure ([A-Za-z0-9-]+)\]\]")
 
 
+class RenderError(Exception):
+    """A solution that the templates cannot render (a missing macro is our bug)."""
+
+
 @dataclass(frozen=True)
 class Math:
     """One piece of math: its LaTeX and how it is set (inline, display or align, the last

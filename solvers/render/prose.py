@@ -22,6 +22,7 @@ from .. import formula as F
 from ..nn import activation_name
 from ..solution import Figure, Solution
 from . import markup
+from .markup import RenderError
 from .printer import MathPrinter
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -29,10 +30,6 @@ MATRIX_COLUMNS_PER_LINE = 7  # columns of numbers that fit side by side on one l
 TERMS_PER_LINE = 5  # terms of a long sum on one line of a display
 RELATIONS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal,
              "!=": np.not_equal}
-
-
-class RenderError(Exception):
-    """A solution that the templates cannot render (a missing macro is our bug)."""
 
 
 class MathContext:

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import jinja2
 
-from ..prose import TEMPLATES, RenderedProblem
+if TYPE_CHECKING:
+    from ..prose import RenderedProblem
+
+TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
 
 
 @dataclass

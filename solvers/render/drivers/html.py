@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from latex2mathml.converter import convert as latex_to_mathml
 from markupsafe import Markup
 
 from .. import figures, markup
@@ -18,6 +17,7 @@ from . import Document, Driver, templates
 @lru_cache(maxsize=65536)
 def math_to_mathml(latex: str, display: bool = False) -> str:
     """MathML for LaTeX math (cached: variants repeat most formulas)."""
+    from latex2mathml.converter import convert as latex_to_mathml
     return latex_to_mathml(latex, display="block" if display else "inline")
 
 

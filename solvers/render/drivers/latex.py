@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from pypdf import PdfReader, PdfWriter
 
 from ...characters import TYPOGRAPHY, UNICODE_TEXT
 from .. import figures, markup
@@ -141,6 +140,7 @@ def render_document(template: str, title: str, documents: list[Document]) -> str
 
 def split_pdf(pdf: Path, documents: list[Document]) -> None:
     """Cut a compiled all-variants PDF into variants/<id>/<same name>.pdf."""
+    from pypdf import PdfReader, PdfWriter
     starts = [int(line.split()[1]) for line in pdf.with_suffix(".pages").read_text().splitlines()]
     reader = PdfReader(pdf)
     ends = starts[1:] + [len(reader.pages) + 1]
