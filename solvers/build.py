@@ -19,7 +19,6 @@ import csv
 import multiprocessing
 import re
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,9 +26,11 @@ from typing import Any
 
 from tqdm import tqdm
 
+from . import output
 from . import problem as P
 from . import variants as V
 from .characters import untypesettable
+from .output import MARK
 from .randomize import seed_for_student
 from .render.drivers import DRIVERS, Document
 from .solution import Solution, answer_key
@@ -37,8 +38,6 @@ from .timing import timed
 from .verify import VerificationError, verify
 
 SHEET = "sheet.yaml"
-STAGING = ".staging-"
-MARK = ".built-by-solvers"  # in every set folder a build writes; only such folders are ever replaced
 
 
 @dataclass
@@ -342,14 +341,17 @@ def build(paths: list[str | Path], out: str | Path, variants: list[Variant] | No
     see solvers.render.drivers), all or nothing."""
     out, variants, formats = Path(out), variants or plan(), formats or list(DRIVERS)
     sets = discover(paths)
-    check_output_folder(out, sets, paths)
+    read = {Path(p).resolve() for p in paths if Path(p).is_dir()}
+    read |= {(s.source if s.source.is_dir() else s.source.parent).resolve() for s in sets
+             if s.source.name == SHEET or s.source.is_dir()}
+    output.check(out, read, [s.name for s in sets])
     work = [(problem_set, templates, v, formats)
             for problem_set, templates in ((s, templates_of(s)) for s in sets) for v in variants]
     rendered = iter(_render_all(work, jobs))  # every variant of every set, in this order
     report = BuildReport([(problem_set, [next(rendered) for _ in variants]) for problem_set in sets])
     out.mkdir(parents=True, exist_ok=True)
-    _remove_stale_staging(out)
-    staging = Path(tempfile.mkdtemp(prefix=STAGING, dir=out))
+    output.remove_stale(out)
+    staging = Path(tempfile.mkdtemp(prefix=output.STAGING, dir=out))
     try:
         pending: dict[str, list] = {name: [] for name in formats}
         for problem_set, rendered in report.sets:
@@ -358,57 +360,7 @@ def build(paths: list[str | Path], out: str | Path, variants: list[Variant] | No
         for name in formats:
             DRIVERS[name].finish(pending[name], jobs)
         for problem_set, _ in report.sets:
-            _replace(staging / problem_set.name, out / problem_set.name)
+            output.replace(staging / problem_set.name, out / problem_set.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
-
-
-def check_output_folder(out: Path, sets: list[ProblemSet], paths: list[str | Path]) -> None:
-    """Refuse an output folder that is, contains or lies inside a folder of problems being
-    read (a folder given, or a set's folder: building would replace or mix with sources), and
-    set folders in it that a build did not write."""
-    where = out.resolve()
-    read = {Path(p).resolve() for p in paths if Path(p).is_dir()}
-    read |= {(s.source if s.source.is_dir() else s.source.parent).resolve() for s in sets if s.source.name == SHEET
-             or s.source.is_dir()}
-    for folder in sorted(read):
-        if where == folder or folder.is_relative_to(where) or where.is_relative_to(folder):
-            raise P.ProblemError(out, "", f"the output folder overlaps the problem folder {folder}; building there "
-                                 "could replace problem files. Choose an --out outside every problem folder")
-    for problem_set in sets:
-        target = out / problem_set.name
-        if target.exists() and not _written_by_a_build(target):
-            raise P.ProblemError(target, "", "exists but was not written by a build, so it is not replaced; "
-                                 "move it away or choose another --out")
-
-
-OUTPUTS = {"questions.pdf", "solutions.pdf", "questions.tex", "solutions.tex", "solutions.html", "solutions.md",
-           "answers.json", "answer-key.json", "answer-key.csv", "figures", "variants", MARK}
-
-
-def _written_by_a_build(folder: Path) -> bool:
-    """A set folder we wrote: it has our mark (or, from before the mark, only our file names)."""
-    if folder.is_symlink() or not folder.is_dir():
-        return False
-    return (folder / MARK).exists() or all(p.name in OUTPUTS for p in folder.iterdir())
-
-
-def _remove_stale_staging(out: Path) -> None:
-    """Staging folders left by a build that was killed; said, then removed."""
-    for stale in sorted([*out.glob(f"{STAGING}*"), *out.glob(".old-*")]):
-        if stale.is_dir() and not stale.is_symlink() and (stale.name.startswith(STAGING) or (stale / MARK).exists()):
-            print(f"removing {stale}, left by an interrupted build", file=sys.stderr)
-            shutil.rmtree(stale, ignore_errors=True)
-
-
-def _replace(new: Path, target: Path) -> None:
-    """Move `new` to `target`, replacing any previous version in one rename each."""
-    if target.exists():
-        old = target.with_name(f".old-{target.name}")
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-        new.rename(target)
-        shutil.rmtree(old)
-    else:
-        new.rename(target)
