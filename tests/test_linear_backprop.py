@@ -124,7 +124,8 @@ def test_003_5_3_softmax_nll_gradient_is_prediction_minus_target():
 
 
 def test_sympy_derives_the_matrix_forms_it_evaluates():
-    derivation, _ = linear_backprop.KIND.compiled((3, 2, 4, None, True, True))
+    derivation, _ = linear_backprop.KIND.compiled(linear_backprop.Structure(
+        inputs=3, outputs=2, batch=4, activation=None, forward=True, backward=True))
     steps = {s.target.key: s for s in derivation.steps}
     W = derivation.givens[1].elements
     G = derivation.givens[3].elements

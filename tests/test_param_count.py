@@ -83,7 +83,8 @@ def test_001_cnn_counts_batch_norm_scale_and_shift_but_not_running_statistics():
 
 
 def test_layer_totals_are_factored_by_sympy():
-    derivation, _ = param_count.KIND.compiled((True, (("conv", True), ("flatten", True), ("dense", True))))
+    layers = tuple(param_count.LayerKind(type_, True) for type_ in ("conv", "flatten", "dense"))
+    derivation, _ = param_count.KIND.compiled(param_count.Structure(image=True, layers=layers))
     conv_total, dense_total = (s.facts["factored"].expr for s in derivation.steps if s.kind == "layer_total")
     e = lambda key: element_symbol(key, 0, 0)  # noqa: E731
     assert conv_total == e("f1") * (e("C0") * e("k1h") * e("k1w") + 1)

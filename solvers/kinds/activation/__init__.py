@@ -13,6 +13,7 @@ gradients of L = Σᵢ f(zᵢ)).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -98,6 +99,35 @@ def check(spec: Spec) -> None:
 
 # -- derivation ------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ChainShape:
+    """The chain rule part: the number of features of x and w, and whether there is a bias."""
+    features: int
+    bias: bool
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One comparison: is the derivative of `greater` larger than that of `than`?"""
+    greater: Activation
+    than: Activation
+
+
+@dataclass(frozen=True)
+class DeadShape:
+    """The dead-ReLU part: the number of examples (rows of the data) and of features."""
+    examples: int
+    features: int
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The activations, the number of points, and the chain, comparison and dead-ReLU parts."""
+    activations: tuple[Activation, ...]
+    points: int
+    chain: ChainShape | None
+    comparisons: tuple[Compared, ...]
+    dead: DeadShape | None
 
 
 def _facts(act: Activation) -> dict:
@@ -107,10 +137,8 @@ def _facts(act: Activation) -> dict:
             "derivative_call": F.Call(act.name, F.Var("z", "z"), derivative=True), "derivative": act.derivative(z)}
 
 
-def derive(structure: tuple) -> Derivation:
-    """structure = (activations, number of points, chain (features, bias?) or None,
-    comparisons, dead unit (examples, features) or None)."""
-    acts, points, chain, comparisons, dead = structure
+def derive(s: Structure) -> Derivation:
+    acts, points = s.activations, s.points
     givens, sections = [], []
     t = Quantity.named("t", points, 1, "t")
     if points:
@@ -130,12 +158,12 @@ def derive(structure: tuple) -> Derivation:
                               [(slope.at(i), F.Call(act.name, t.at(i), derivative=True))
                                for i in range(points)]))
         sections.append(Section("activation_function", steps, _facts(act)))
-    if chain:
-        sections.append(_chain_section(acts, *chain, givens))
-    for i, (left, right, _) in enumerate(comparisons):
-        sections.append(_comparison_section(i, left, right, givens))
-    if dead:
-        sections.append(_dead_section(*dead, acts[0].kink if acts else "left", givens))
+    if s.chain:
+        sections.append(_chain_section(acts, s.chain.features, s.chain.bias, givens))
+    for i, compared in enumerate(s.comparisons):
+        sections.append(_comparison_section(i, compared.greater, compared.than, givens))
+    if s.dead:
+        sections.append(_dead_section(s.dead.examples, s.dead.features, acts[0].kink if acts else "left", givens))
     return Derivation(givens, sections)
 
 
@@ -197,12 +225,13 @@ def _dead_section(examples: int, features: int, kink: str, givens: list) -> Sect
     return Section("dead_relu", steps, {"examples": examples})
 
 
-def structure(spec: Spec) -> tuple:
+def structure(spec: Spec) -> Structure:
     acts = tuple(activation(f, spec.kink) for f in spec.functions)
-    chain = (len(spec.chain.x), spec.chain.b is not None) if spec.chain else None
-    comparisons = tuple((activation(c.greater, spec.kink), activation(c.than, spec.kink), 0) for c in spec.compare)
-    dead = (len(spec.dead_relu.data), len(spec.dead_relu.w)) if spec.dead_relu else None
-    return acts, len(spec.points), chain, comparisons, dead
+    chain = ChainShape(len(spec.chain.x), spec.chain.b is not None) if spec.chain else None
+    comparisons = tuple(Compared(activation(c.greater, spec.kink), activation(c.than, spec.kink))
+                        for c in spec.compare)
+    dead = DeadShape(len(spec.dead_relu.data), len(spec.dead_relu.w)) if spec.dead_relu else None
+    return Structure(acts, len(spec.points), chain, comparisons, dead)
 
 
 def given_values(spec: Spec) -> dict[str, np.ndarray]:
@@ -255,7 +284,7 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
     for i, c in enumerate(spec.compare):
         givens.append(Item("comparison", {"index": i + 1, "left": F.Call(c.greater.name, F.Num(c.at), True),
                                           "right": F.Call(c.than.name, F.Num(c.at), True)}))
-    kinked = sorted({a.name for a in structure(spec)[0] if a.derivative_at_kink() is not None}
+    kinked = sorted({a.name for a in structure(spec).activations if a.derivative_at_kink() is not None}
                     | ({"relu", "leaky_relu", "elu"} if spec.dead_relu else set()))
     conventions = [kink_convention(Activation(n, DEFAULT_ALPHA.get(n), spec.kink)) for n in kinked]
     return Parts(givens, questions, conventions, answers)

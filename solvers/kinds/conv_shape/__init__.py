@@ -10,6 +10,7 @@ p{l}w, d{l}h, d{l}w, f{l} (filters, convolutions only) and the output C{l}, H{l}
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -164,15 +165,23 @@ def _check_unknown(spec: Spec, question: Unknown, sizes_in, where: str) -> None:
 # -- derivation --------------------------------------------------------------------------------
 
 
-def structure(spec: Spec) -> tuple:
-    return tuple(layer.type for layer in spec.layers), tuple(q.unknown for q in spec.solve_for)
+@dataclass(frozen=True)
+class Structure:
+    """The layer types in order and the unknown of each solve_for question."""
+    layer_types: tuple[str, ...]
+    unknowns: tuple[str, ...]
 
 
-def derive(structure: tuple) -> Derivation:
-    types, unknowns = structure
+def structure(spec: Spec) -> Structure:
+    return Structure(tuple(layer.type for layer in spec.layers), tuple(q.unknown for q in spec.solve_for))
+
+
+def derive(structure: Structure) -> Derivation:
+    """Each layer's output sizes and channels, then each unknown solved for (`s` below is a
+    layer's stride, hence the parameter's full name)."""
     givens = [Quantity.named(f"{d}0", 1, 1, d, 0) for d in "CHW"]
     sections, previous = [], {"C": givens[0], "H": givens[1], "W": givens[2]}
-    for l, type_ in enumerate(types, 1):
+    for l, type_ in enumerate(structure.layer_types, 1):
         params = {f"{name}{dim}": Quantity.named(f"{name}{l}{dim}", 1, 1, f"{name}_{dim}", l)
                   for name in "kspd" for dim, _, _ in DIMENSIONS}
         givens += params.values()
@@ -198,7 +207,7 @@ def derive(structure: tuple) -> Derivation:
         steps.append(Step("channels", current["C"], formula, sympy.Matrix([[channels]]), {"type": type_}))
         sections.append(Section("conv_layer", steps, {"layer": l, "type": type_}))
         previous = current
-    for i, unknown in enumerate(unknowns):
+    for i, unknown in enumerate(structure.unknowns):
         sections.append(_unknown_section(i, unknown, givens))
     return Derivation(givens, sections)
 

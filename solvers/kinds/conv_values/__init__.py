@@ -15,6 +15,7 @@ H_L{c} (products), y_L (the entry); Y (the output, if asked).
 from __future__ import annotations
 
 import string
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -148,13 +149,25 @@ def _q(key: str, shape: tuple[int, int], base: str, channel: int | None, role: s
     return Quantity(key, shape, F.Var(key, base, "matrix" if shape != (1, 1) else "scalar", channel), role)
 
 
-def structure(spec: Spec) -> tuple:
-    """(channels or None for one matrix, image, filter, padding, stride, bias?, operation,
-    named entries, output?)."""
+@dataclass(frozen=True)
+class Structure:
+    """The sizes and settings of a convolution problem and the entries it asks for."""
+    channels: int | None  # None for a single matrix
+    image: tuple[int, int]  # (height, width) of one channel
+    kernel: tuple[int, int]
+    padding: tuple[int, int]
+    stride: tuple[int, int]
+    bias: bool
+    operation: str
+    named: tuple[str, ...]  # the letters of the entries asked
+    output: bool
+
+
+def structure(spec: Spec) -> Structure:
     channels = len(planes(spec.image)) if multichannel(spec) else None
     image, kernel = np.shape(planes(spec.image)[0]), np.shape(planes(spec.filter)[0])
-    return (channels, image, kernel, pair(spec.padding), pair(spec.stride), spec.bias is not None,
-            spec.operation, letters(spec), spec.ask.output)
+    return Structure(channels, image, kernel, pair(spec.padding), pair(spec.stride), spec.bias is not None,
+                     spec.operation, letters(spec), spec.ask.output)
 
 
 def _pad_step(x: Quantity, padded: Quantity, padding: tuple[int, int], channel) -> Step:
@@ -176,27 +189,27 @@ def _flip_step(k: Quantity, flipped: Quantity, channel) -> Step:
                 {"filter": k.symbol, "channel": channel})
 
 
-def derive(structure: tuple) -> Derivation:
-    channels, (h, w), (kh, kw), (ph, pw), (sh, sw), bias, operation, named, output = structure
+def derive(s: Structure) -> Derivation:
+    channels, (h, w), (kh, kw), (ph, pw), (sh, sw) = s.channels, s.image, s.kernel, s.padding, s.stride
     suffixes = [str(c) for c in range(1, channels + 1)] if channels else [""]
     layers = list(range(1, channels + 1)) if channels else [None]
-    X = [_q(f"X{s}", (h, w), "X", c) for s, c in zip(suffixes, layers)]
-    K = [_q(f"F{s}", (kh, kw), "F", c, role="filter") for s, c in zip(suffixes, layers)]
-    b = _q("b", (1, 1), "beta", None) if bias else None
+    X = [_q(f"X{suffix}", (h, w), "X", c) for suffix, c in zip(suffixes, layers)]
+    K = [_q(f"F{suffix}", (kh, kw), "F", c, role="filter") for suffix, c in zip(suffixes, layers)]
+    b = _q("b", (1, 1), "beta", None) if s.bias else None
     sections, source, used = [], X, K
     if ph or pw:
-        source = [_q(f"Xp{s}", (h + 2 * ph, w + 2 * pw), "Xtilde", c) for s, c in zip(suffixes, layers)]
+        source = [_q(f"Xp{suffix}", (h + 2 * ph, w + 2 * pw), "Xtilde", c) for suffix, c in zip(suffixes, layers)]
         sections.append(Section("conv_pad", [_pad_step(x, p, (ph, pw), c) for x, p, c in zip(X, source, layers)],
                                 {"padding": (ph, pw), "size": (h + 2 * ph, w + 2 * pw)}))
-    if operation == "convolution":
-        used = [_q(f"Fr{s}", (kh, kw), "Fhat", c) for s, c in zip(suffixes, layers)]
+    if s.operation == "convolution":
+        used = [_q(f"Fr{suffix}", (kh, kw), "Fhat", c) for suffix, c in zip(suffixes, layers)]
         sections.append(Section("conv_flip", [_flip_step(k, r, c) for k, r, c in zip(K, used, layers)]))
     oh, ow = nn.output_size(h, kh, sh, ph), nn.output_size(w, kw, sw, pw)
-    for letter in named:
+    for letter in s.named:
         position = divmod(LETTERS.index(letter), ow)
         sections.append(_entry_section(letter, position, (sh, sw), list(zip(source, used, suffixes, layers)), b))
-    if output:
-        sections.append(_output_section((oh, ow), (sh, sw), list(zip(source, used, K)), b, operation))
+    if s.output:
+        sections.append(_output_section((oh, ow), (sh, sw), list(zip(source, used, K)), b, s.operation))
     derivation = Derivation(X + K + ([b] if b else []), sections)
     return derivation
 

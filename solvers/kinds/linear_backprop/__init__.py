@@ -25,7 +25,7 @@ from ...derivation import Derivation, Quantity, Section, Step
 from ...kind import Kind, Parts
 from ...solution import Answer, Item
 from .reference import reference
-from .spec import Spec, check, given_values
+from .spec import Spec, Structure, check, given_values, structure
 
 # -- derivation ----------------------------------------------------------------------------------
 
@@ -59,15 +59,9 @@ def _pieces(*pieces: tuple[str, F.Node, int]) -> dict:
     return {"operands": pieces}
 
 
-def structure(spec: Spec) -> tuple:
-    act = spec.activation.type if spec.activation else None
-    return len(spec.A), len(spec.W[0]), len(spec.A[0]), act, spec.ask.forward, spec.ask.backward
-
-
-def derive(structure: tuple) -> Derivation:
-    """structure = (m, n, b, activation or None, forward asked?, backward asked?); the
-    forward pass is also shown when the activation's backward pass needs it."""
-    m, n, b, act, forward, backward = structure
+def derive(s: Structure) -> Derivation:
+    """The forward pass, if asked or needed by the activation's backward pass, and the backward pass."""
+    m, n, b, act = s.inputs, s.outputs, s.batch, s.activation
     up, here = ("l-1", "l") if act else (None, None)
     q = {"A": _q("A", m, b, "A", up), "W": _q("W", m, n, "W", here), "W0": _q("W0", n, 1, "W_0", here),
          "Z": _q("Z", n, b, "Z", here), "Aout": _q("Aout", n, b, "A", here), "Y": _q("Y", n, b, "Y")}
@@ -75,9 +69,9 @@ def derive(structure: tuple) -> Derivation:
     givens, sections = [q["A"], q["W"], q["W0"]], []
     if act == "softmax_nll":
         givens.append(q["Y"])
-    if forward or act:
-        sections.append(_forward(q, act, (m, n, b), forward))
-    if backward:
+    if s.forward or act:
+        sections.append(_forward(q, act, (m, n, b), s.forward))
+    if s.backward:
         if act is None:
             givens.append(q["dLdZ"])
         else:
@@ -205,7 +199,8 @@ def _linear_backward(q: dict, sizes: tuple[int, int, int]) -> Section:
 # -- solution ------------------------------------------------------------------------------------
 
 def present(spec: Spec, derivation: Derivation, values) -> Parts:
-    m, n, b, act = structure(spec)[:4]
+    s = structure(spec)
+    m, n, b, act = s.inputs, s.outputs, s.batch, s.activation
     q = derivation.quantities
     answers = []
     if spec.ask.forward:

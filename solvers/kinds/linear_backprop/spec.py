@@ -1,7 +1,8 @@
 """The problem file of a matrix-form backpropagation problem: the module, its matrices, what is
-asked, and the numbers it gives."""
+asked, its structure (everything but the numbers) and the numbers it gives."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import numpy as np
@@ -107,6 +108,22 @@ def _check_activation(act: ActivationModule, n: int, b: int, backward: bool) -> 
                                  "target to be a probability distribution (entries ≥ 0 summing to 1, e.g. one-hot)")
     if act.dLdA is not None:
         _expect(act.dLdA, "activation.dLdA", (n, b), "n×b, the shape of the module's output")
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The sizes m, n, b, the activation module (None: a linear module alone) and what is asked."""
+    inputs: int  # m, the rows of A and of W
+    outputs: int  # n, the columns of W
+    batch: int  # b, the examples (columns of A)
+    activation: str | None
+    forward: bool
+    backward: bool
+
+
+def structure(spec: Spec) -> Structure:
+    act = spec.activation.type if spec.activation else None
+    return Structure(len(spec.A), len(spec.W[0]), len(spec.A[0]), act, spec.ask.forward, spec.ask.backward)
 
 
 def given_values(spec: Spec) -> dict[str, np.ndarray]:

@@ -15,6 +15,7 @@ is asked, sgd_L (1 when its gradient is not identically zero).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -168,23 +169,32 @@ def _general(loss: str, y: list, g: list) -> sympy.Expr:
     return sympy.Piecewise((-1, sympy.Eq(ARGMAX, _first(y, largest=True))), (0, True))
 
 
+@dataclass(frozen=True)
+class Structure:
+    """The numbers of classes and candidates, the true class, the losses compared and what is asked."""
+    classes: int
+    candidates: int
+    true_class: int  # 0-based
+    losses: tuple[str, ...]
+    sgd: bool
+    labels: tuple[str, ...] | None
 
-def structure(spec: Spec) -> tuple:
-    return (classes(spec)[0], len(spec.candidates), true_class(spec), tuple(spec.losses), spec.ask.sgd,
-            tuple(spec.labels) if spec.labels else None)
+
+def structure(spec: Spec) -> Structure:
+    return Structure(classes(spec)[0], len(spec.candidates), true_class(spec), tuple(spec.losses), spec.ask.sgd,
+                     tuple(spec.labels) if spec.labels else None)
 
 
-def derive(structure: tuple) -> Derivation:
-    """structure = (classes, candidates, true class (0-based), losses, sgd asked, labels or None)."""
-    n, m, c, losses, sgd, labels = structure
+def derive(s: Structure) -> Derivation:
+    n, c, losses = s.classes, s.true_class, s.losses
     y = Quantity.named("y", n, 1, "y")
-    candidates = [Quantity.named(f"g{k}", n, 1, "g", k) for k in range(1, m + 1)]
+    candidates = [Quantity.named(f"g{k}", n, 1, "g", k) for k in range(1, s.candidates + 1)]
     g = F.Var("g", "g", "vector")
     p = [sympy.Symbol(f"p{i}", positive=True) for i in range(n)]
     generic = {p[i]: g.entry(i) for i in range(n)} | {ARGMAX: F.Call("argmax", g)}
     reduced = {loss: _general(loss, [int(i == c) for i in range(n)], p) for loss in losses}
-    sections = [_loss_section(loss, reduced[loss], p, c, candidates, generic, labels) for loss in losses]
-    if sgd:
+    sections = [_loss_section(loss, reduced[loss], p, c, candidates, generic, s.labels) for loss in losses]
+    if s.sgd:
         in_p = {loss: r.subs(ARGMAX, _first(p, largest=True)) for loss, r in reduced.items()}
         sections.append(_sgd_section(losses, in_p, p, c, generic))
     derivation = Derivation([y, *candidates], sections)

@@ -15,6 +15,7 @@ the totals Pw, Pb and P.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -169,28 +170,40 @@ def _m(expr) -> sympy.Matrix:
     return sympy.Matrix([[expr]])
 
 
-def structure(spec: Spec) -> tuple:
-    return is_image(spec), tuple((layer.type, has_bias(layer)) for layer in spec.layers)
+@dataclass(frozen=True)
+class LayerKind:
+    """A layer's type and whether it has a bias."""
+    type: str
+    bias: bool
 
 
-def derive(structure: tuple) -> Derivation:
-    """structure = (image input?, ((layer type, bias?), ...))."""
-    image, layers = structure
-    shape = {d: Quantity.named(f"{d}0", 1, 1, d, 0) for d in ("CHW" if image else "N")}
+@dataclass(frozen=True)
+class Structure:
+    """Whether the input is an image (else a vector), and each layer's kind."""
+    image: bool
+    layers: tuple[LayerKind, ...]
+
+
+def structure(spec: Spec) -> Structure:
+    return Structure(is_image(spec), tuple(LayerKind(layer.type, has_bias(layer)) for layer in spec.layers))
+
+
+def derive(s: Structure) -> Derivation:
+    shape = {d: Quantity.named(f"{d}0", 1, 1, d, 0) for d in ("CHW" if s.image else "N")}
     givens, sections, rows, learned = list(shape.values()), [], [], []
-    for l, (type_, bias) in enumerate(layers, 1):
+    for l, layer in enumerate(s.layers, 1):
         steps: list[Step] = []
-        new = _shape_steps(l, type_, shape, givens, steps)
-        counts = _count_steps(l, type_, bias, shape, new, givens, steps)
-        if type_ in LEARNED:
+        new = _shape_steps(l, layer.type, shape, givens, steps)
+        counts = _count_steps(l, layer.type, layer.bias, shape, new, givens, steps)
+        if layer.type in LEARNED:
             learned.append(counts)
-        sections.append(Section("layer", steps, {"layer": l, "type": type_, "bias": bias}))
-        rows.append({"layer": l, "type": type_, "shape": tuple(q.symbol for q in new.values()),
+        sections.append(Section("layer", steps, {"layer": l, "type": layer.type, "bias": layer.bias}))
+        rows.append({"layer": l, "type": layer.type, "shape": tuple(q.symbol for q in new.values()),
                      "weights": counts[0].symbol if counts[0] else None,
                      "biases": counts[1].symbol if counts[1] else None, "total": counts[2].symbol})
         shape = new
-    sections.append(_totals(learned, rows, all(t != "batch_norm" for t, _ in layers)
-                            and any(b for t, b in layers if t in ("conv", "dense"))))
+    sections.append(_totals(learned, rows, all(layer.type != "batch_norm" for layer in s.layers)
+                            and any(layer.bias for layer in s.layers if layer.type in ("conv", "dense"))))
     return Derivation(givens, sections)
 
 

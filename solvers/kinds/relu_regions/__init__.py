@@ -15,6 +15,7 @@ per sum case i: s{i}, O{i} (softmax output).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -84,22 +85,39 @@ def check(spec: Spec) -> None:
                          "unless every hidden unit has the same outgoing weights (equal rows of output.weights)")
 
 
+@dataclass(frozen=True)
+class PointsOnLine:
+    """The boundary points asked: the hidden unit, how many, and the coordinate solved for."""
+    unit: int
+    count: int
+    free: str  # "x2", or "x1" when the unit's x2 weight is 0
 
-def structure(spec: Spec) -> tuple:
-    solve_for = None
+
+@dataclass(frozen=True)
+class Structure:
+    """The numbers of hidden units, classes, inputs and sum cases, and the boundary points asked."""
+    hidden: int
+    classes: int
+    inputs: int
+    boundary_points: PointsOnLine | None
+    sum_cases: int
+
+
+def structure(spec: Spec) -> Structure:
+    points = None
     if spec.boundary_points:
         u = spec.boundary_points.unit
-        solve_for = (u, spec.boundary_points.count, "x2" if spec.hidden.weights[1][u - 1] != 0 else "x1")
-    return units(spec), len(spec.output.bias), len(spec.inputs), solve_for, len(spec.sum_cases)
+        points = PointsOnLine(u, spec.boundary_points.count, "x2" if spec.hidden.weights[1][u - 1] != 0 else "x1")
+    return Structure(units(spec), len(spec.output.bias), len(spec.inputs), points, len(spec.sum_cases))
 
 
-def derive(structure: tuple) -> Derivation:
-    hidden, classes, inputs, solve_for, cases = structure
+def derive(s: Structure) -> Derivation:
+    hidden, classes, inputs = s.hidden, s.classes, s.inputs
     W, b = Quantity.named("W", 2, hidden, "W", 1), Quantity.named("b", hidden, 1, "b", 1)
     V, c = Quantity.named("V", hidden, classes, "W", 2), Quantity.named("c", classes, 1, "b", 2)
     givens, sections = [W, b, V, c], [Section("boundaries", [], _boundary_facts(hidden, W, b))]
-    if solve_for:
-        sections.append(_points_section(solve_for, W, b, givens))
+    if s.boundary_points:
+        sections.append(_points_section(s.boundary_points, W, b, givens))
     if inputs:
         X = Quantity.named("X", 2, inputs, "X")
         givens.append(X)
@@ -110,7 +128,7 @@ def derive(structure: tuple) -> Derivation:
         sections.append(Section("hidden_activations", [
             Step("region_preactivations", Z, F.Add(F.Mul(F.Transpose(W.symbol), X.symbol), b.symbol), z),
             Step("region_activations", A, F.Call("relu", Z.symbol), relu)], {}))
-    for i in range(cases):
+    for i in range(s.sum_cases):
         sections.append(_sum_case_section(i, V, c, classes, givens))
     return Derivation(givens, sections)
 
@@ -126,8 +144,8 @@ def _boundary_facts(hidden: int, W: Quantity, b: Quantity) -> dict:
     return {"lines": lines}
 
 
-def _points_section(solve_for, W: Quantity, b: Quantity, givens: list) -> Section:
-    unit, count, free = solve_for
+def _points_section(points: PointsOnLine, W: Quantity, b: Quantity, givens: list) -> Section:
+    unit, count, free = points.unit, points.count, points.free
     j = unit - 1
     x1, x2 = sympy.symbols("x_1 x_2", real=True)
     w1, w2, bj = W.elements[0, j], W.elements[1, j], b.elements[j]

@@ -14,6 +14,7 @@ column per steepness).
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -118,10 +119,16 @@ def bump_expression(h, d, k, x=X) -> sympy.Expr:
     return h * sigmoid(k * x) - h * sigmoid(k * (x - d))
 
 
-def derive(structure: tuple) -> Derivation:
-    points, has_bump = structure
+@dataclass(frozen=True)
+class Structure:
+    """The number of points the bump is evaluated at, and whether a bump is asked."""
+    points: int
+    bump: bool
+
+
+def derive(s: Structure) -> Derivation:
     givens, sections = [], []
-    if has_bump:
+    if s.bump:
         h, d, k = Quantity.named("h", 1, 1, "h"), Quantity.named("d", 1, 1, "delta"), Quantity.named("k", 1, 1, "k")
         givens += [h, d, k]
         he, de, ke = h.elements[0], d.elements[0], k.elements[0]
@@ -134,17 +141,17 @@ def derive(structure: tuple) -> Derivation:
         weights = Quantity.named("wb", 6, 1, "theta")
         order = [w1, bA, w2, bB, w3, w4]
         steps = [Step("bump_weights", weights, F.Sym(sympy.Matrix(order)),
-                      sympy.Matrix([solution[s] for s in order]),
+                      sympy.Matrix([solution[w] for w in order]),
                       {"network": F.Sym(network), "target": F.Sym(bump_expression(*sympy.symbols(
-                          "h delta k")), ), "solution": [F.Sym(sympy.Eq(s, solution[s].subs(
+                          "h delta k")), ), "solution": [F.Sym(sympy.Eq(w, solution[w].subs(
                               {he: sympy.Symbol("h"), de: sympy.Symbol("delta"), ke: sympy.Symbol("k")})))
-                          for s in order],
+                          for w in order],
                        "limit_inside": sympy.limit(sigmoid(sympy.Symbol("k", positive=True) * sympy.Symbol(
                            "x", positive=True)).rewrite(sympy.exp), sympy.Symbol("k", positive=True), sympy.oo),
                        "limit_outside": sympy.limit(sigmoid(-sympy.Symbol("k", positive=True) * sympy.Symbol(
                            "x", positive=True)).rewrite(sympy.exp), sympy.Symbol("k", positive=True), sympy.oo)})]
-        if points:
-            xt, ft = Quantity.named("xt", points, 1, "x"), Quantity.named("ft", points, 1, "f")
+        if s.points:
+            xt, ft = Quantity.named("xt", s.points, 1, "x"), Quantity.named("ft", s.points, 1, "f")
             givens.append(xt)
             steps.append(Step("bump_values", ft, F.Sym(bump_expression(*sympy.symbols("h delta k"))),
                               sympy.Matrix([target.subs(X, t) for t in xt.elements]), {}))
@@ -152,8 +159,8 @@ def derive(structure: tuple) -> Derivation:
     return Derivation(givens, sections)
 
 
-def structure(spec: Spec) -> tuple:
-    return (len(spec.bump.points) if spec.bump else 0, spec.bump is not None)
+def structure(spec: Spec) -> Structure:
+    return Structure(len(spec.bump.points) if spec.bump else 0, spec.bump is not None)
 
 
 def given_values(spec: Spec) -> dict[str, np.ndarray]:

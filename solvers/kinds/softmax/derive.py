@@ -10,7 +10,7 @@ from sympy.simplify.simplify import factor_sum
 
 from ... import formula as F
 from ...derivation import Derivation, Quantity, Section, Step
-from .spec import CLAIMS, FLOAT64_MAX
+from .spec import CLAIMS, FLOAT64_MAX, Letters, Structure
 
 # -- SymPy's derivations (generic indices) ----------------------------------------------------------
 
@@ -51,10 +51,10 @@ def _zero(expr) -> bool:
 
 
 @lru_cache(maxsize=16)
-def algebra(letters: tuple[str, str, str]) -> dict:
+def algebra(letters: Letters) -> dict:
     """Every symbolic result of the solution, derived and cross-checked by SymPy: "shown" holds
     display nodes, the rest SymPy expressions and symbols for the numeric steps."""
-    zl, yl, tl = letters
+    zl, yl, tl = letters.scores, letters.outputs, letters.target
     i, j, k, n = sympy.symbols("i j k n", integer=True)
     zi, zj = sympy.symbols(f"{zl}_i {zl}_j", real=True)
     yi, yj = sympy.symbols(f"{yl}_i {yl}_j", positive=True)
@@ -145,11 +145,10 @@ def _partial(of: F.Node, wrt: F.Node) -> F.Partial:
     return F.Partial("", of, wrt)
 
 
-def derive(structure: tuple) -> Derivation:
-    """structure = (n, size of the large scores, jacobian, cross-entropy, stability, letters, claims)."""
-    n, m, jacobian, ce, stability, letters, claims = structure
-    facts = algebra(letters)
-    zl, yl, tl = letters
+def derive(s: Structure) -> Derivation:
+    n, m = s.scores, s.large_scores
+    facts = algebra(s.letters)
+    zl, yl, tl = s.letters.scores, s.letters.outputs, s.letters.target
     z, S, y = _vector("z", n, zl), _scalar("S", "S"), _vector("y", n, yl)
     givens = [z]
     exps = [sympy.exp(e) for e in z.elements]
@@ -161,15 +160,15 @@ def derive(structure: tuple) -> Derivation:
              [(y.entry(k), F.Frac(_exp(z.entry(k)), S.symbol)) for k in range(n)])],
         {"S": S.symbol, "sum": facts["shown"]["sum"]})]
     J = Quantity("J", (n, n), F.Var("J", "J", "matrix"))
-    if jacobian:
+    if s.jacobian:
         sections += _jacobian_sections(facts, J, y, z)
-    if ce:
+    if s.cross_entropy:
         sections += _cross_entropy_sections(facts, J, y, z, tl, givens)
-    if stability:
+    if s.stability:
         sections += _stability_sections(facts, y, z, m, zl, yl, givens)
-    if claims:
+    if s.claims:
         sections.append(Section("statements", [], {"claims": [(index, claim, F.Var(CLAIMS[claim], "c"))
-                                                              for index, claim in enumerate(claims, 1)]}))
+                                                              for index, claim in enumerate(s.claims, 1)]}))
     return Derivation(givens, sections)
 
 

@@ -1,6 +1,7 @@
 """The problem file of a softmax problem: scores, target, what is asked, and its structure."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import numpy as np
@@ -91,11 +92,31 @@ def check(spec: Spec) -> None:
                 raise FieldError(f"statements[{i}].text", f"contains {mark!r}; expected plain text")
 
 
-def structure(spec: Spec) -> tuple:
+@dataclass(frozen=True)
+class Letters:
+    """The letters that name the scores, the outputs and the target."""
+    scores: str
+    outputs: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The numbers of scores and of large scores, the parts asked, the letters and the claims."""
+    scores: int
+    large_scores: int  # 0 without the stability part
+    jacobian: bool
+    cross_entropy: bool
+    stability: bool
+    letters: Letters
+    claims: tuple[str, ...]
+
+
+def structure(spec: Spec) -> Structure:
     jacobian, ce, stability = asked(spec)
-    letters = (spec.symbols.scores, spec.symbols.outputs, spec.symbols.target)
+    letters = Letters(spec.symbols.scores, spec.symbols.outputs, spec.symbols.target)
     claims = tuple(s.claim for s in spec.statements)
-    return len(spec.z), len(spec.overflow or ()), jacobian, ce, stability, letters, claims
+    return Structure(len(spec.z), len(spec.overflow or ()), jacobian, ce, stability, letters, claims)
 
 
 def target_vector(spec: Spec) -> np.ndarray:
