@@ -108,7 +108,7 @@ def read(path: str | Path) -> Template:
     unknown = set(settings.constraints) - set(COMMON) - set(kind.constraints)
     if unknown:
         raise P.ProblemError(path, f"variants.constraints.{sorted(unknown)[0]}", "is not a constraint of this kind; "
-                             f"expected one of: {', '.join(sorted(template.constraints()))}")
+                             f"expected one of: {', '.join(sorted({*COMMON, *kind.constraints}))}")
     try:
         template.conditions = [Condition(text, f"variants.require[{i}]") for i, text in enumerate(settings.require)]
     except P.FieldError as error:

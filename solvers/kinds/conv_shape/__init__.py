@@ -153,6 +153,9 @@ def _check_unknown(spec: Spec, question: Unknown, sizes_in, where: str) -> None:
                          f"{len(spec.layers)}")
     if question.unknown in question.changes:
         raise FieldError(f"{where}.changes", f"changes the unknown {question.unknown} itself")
+    zero = sorted(name for name, value in question.changes.items() if value == 0 and name != "padding")
+    if zero:
+        raise FieldError(f"{where}.changes.{zero[0]}", "is 0; expected at least 1 (only the padding may be 0)")
     size_in = sizes_in[question.layer - 1]
     out = required_output(question, size_in)
     found = candidates(question, question_hyperparameters(spec, question), size_in, out)
