@@ -19,6 +19,8 @@ import csv
 import multiprocessing
 import re
 import shutil
+import signal
+import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -303,13 +305,15 @@ def _render_all(jobs: list, jobs_at_once: int) -> list[RenderedVariant]:
     if len(jobs) < 4 or jobs_at_once < 2:
         return [_render_variant(job) for job in tqdm(jobs, **progress)]
     _JOBS[:] = jobs
-    import torch  # only here: a build that stops at a problem file's error never pays for it
-
     # torch's intra-op thread pool does not survive fork: a child that inherits a pool the
     # parent has used hangs at its first torch call. Our tensors are tiny; one thread it is.
-    torch.set_num_threads(1)
+    # A parent that has not loaded torch (every value verified before) leaves it to the
+    # workers that need it.
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(1)
     try:
-        with multiprocessing.get_context("fork").Pool(jobs_at_once) as pool:
+        # Ctrl-C reaches the parent alone, which stops the workers (no traceback from each).
+        with multiprocessing.get_context("fork").Pool(jobs_at_once, signal.signal, (signal.SIGINT, signal.SIG_IGN)) as pool:
             return list(tqdm(pool.imap(_render_job, range(len(jobs)), chunksize=4), **progress))
     finally:
         _JOBS.clear()

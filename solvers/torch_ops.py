@@ -1,25 +1,34 @@
 """Torch computations that several kinds' references share (never used by the SymPy side)."""
 from __future__ import annotations
 
-import torch
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where a reference runs: a build whose values were verified before never loads torch
+    import torch
 
 KINKED = ("relu", "leaky_relu", "elu")
 
 
-class _NegativeELU(torch.autograd.Function):
-    """α(eᶻ − 1) for z ≤ 0 with the gradient α eᶻ. torch's own ELU (and expm1) compute the
-    gradient from the output, α(eᶻ − 1) + α, which cancels to noise for z ≪ 0."""
+@cache
+def _negative_elu() -> type:
+    """α(eᶻ − 1) for z ≤ 0 with the gradient α eᶻ (a torch autograd function, defined on first
+    use). torch's own ELU (and expm1) compute the gradient from the output, α(eᶻ − 1) + α,
+    which cancels to noise for z ≪ 0."""
+    import torch
 
-    @staticmethod
-    def forward(ctx, t: torch.Tensor, alpha: float) -> torch.Tensor:
-        ctx.save_for_backward(t)
-        ctx.alpha = alpha
-        return alpha * torch.expm1(t)
+    class NegativeELU(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, t: torch.Tensor, alpha: float) -> torch.Tensor:
+            ctx.save_for_backward(t)
+            ctx.alpha = alpha
+            return alpha * torch.expm1(t)
 
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        (t,) = ctx.saved_tensors
-        return grad * ctx.alpha * torch.exp(t), None
+        @staticmethod
+        def backward(ctx, grad: torch.Tensor):
+            (t,) = ctx.saved_tensors
+            return grad * ctx.alpha * torch.exp(t), None
+    return NegativeELU
 
 
 def activation(name: str, alpha: float | None, kink: str, t: torch.Tensor) -> torch.Tensor:
@@ -27,11 +36,12 @@ def activation(name: str, alpha: float | None, kink: str, t: torch.Tensor) -> to
     kink, a torch.where whose autograd takes the z ≤ 0 branch at 0 (kink "left", as torch)
     or the z ≥ 0 branch (kink "right"); the negative branch is fed min(z, 0) so that it stays
     finite (an overflowing branch would make the gradient NaN even where it is not selected)."""
+    import torch
     functional = torch.nn.functional
     if name == "elu" or (kink == "right" and name in KINKED):
         below = torch.clamp(t, max=0.0)  # gradient 1 at 0 itself (minimum would halve it)
         negative = {"relu": lambda: torch.zeros_like(t), "leaky_relu": lambda: alpha * below,
-                    "elu": lambda: _NegativeELU.apply(below, alpha)}[name]()
+                    "elu": lambda: _negative_elu().apply(below, alpha)}[name]()
         return torch.where(t >= 0 if kink == "right" else t > 0, t, negative)
     return {
         "relu": lambda: functional.relu(t),

@@ -19,7 +19,6 @@ from typing import Annotated, Literal
 
 import numpy as np
 import sympy
-import torch
 from pydantic import BeforeValidator, Field
 
 from ... import formula as F
@@ -293,6 +292,7 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
 # -- reference ---------------------------------------------------------------------------------------
 
 def _value_and_slope(act: Activation, points) -> tuple[np.ndarray, np.ndarray]:
+    import torch
     t = torch.tensor(points, dtype=torch.float64, requires_grad=True)
     out = torch_ops.activation(act.name, act.alpha, act.kink, t)
     out.sum().backward()
@@ -300,6 +300,7 @@ def _value_and_slope(act: Activation, points) -> tuple[np.ndarray, np.ndarray]:
 
 
 def reference(spec: Spec) -> dict[str, np.ndarray]:
+    import torch
     out = given_values(spec)
     for k, function in enumerate(spec.functions, 1):
         act = activation(function, spec.kink)

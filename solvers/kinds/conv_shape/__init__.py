@@ -16,7 +16,6 @@ from typing import Annotated, Literal
 
 import numpy as np
 import sympy
-import torch
 from pydantic import Field, StrictInt
 
 from ... import formula as F
@@ -286,6 +285,7 @@ META = "meta"  # tensors with shapes and no data: torch computes the shapes of a
 
 def reference(spec: Spec) -> dict[str, np.ndarray]:
     """Shapes from torch: a tensor of the input's shape through nn.Conv2d / MaxPool2d / AvgPool2d."""
+    import torch
     out = {key: value for key, value in given_values(spec).items()}  # the givens, read from the file
     x = torch.zeros(1, spec.input.channels, spec.input.height, spec.input.width, dtype=torch.float64, device=META)
     for l, layer in enumerate(spec.layers, 1):
@@ -309,6 +309,7 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
 def _search_with_torch(spec: Spec, question: Unknown) -> int:
     """The unknown found by trying every value with a torch layer on a tensor of the layer's
     input shape (as many channels as the input; sizes from the shapes torch produces)."""
+    import torch
     x = torch.zeros(1, 1, spec.input.height, spec.input.width, dtype=torch.float64, device=META)
     for layer in spec.layers[:question.layer - 1]:
         h = hyperparameters(layer)

@@ -21,7 +21,6 @@ from typing import Annotated, Literal
 
 import numpy as np
 import sympy
-import torch
 from pydantic import AfterValidator, BeforeValidator, Field, StrictInt
 
 from ... import formula as F
@@ -302,6 +301,7 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
 
 def reference(spec: Spec) -> dict[str, np.ndarray]:
     """torch.nn.functional: pad, flip, unfold (the windows) and conv2d (the entries and the output)."""
+    import torch
     functional = torch.nn.functional
     x = torch.tensor(planes(spec.image), dtype=torch.float64).unsqueeze(0)
     weight = torch.tensor(planes(spec.filter), dtype=torch.float64).unsqueeze(0)

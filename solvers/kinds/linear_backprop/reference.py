@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .spec import Spec, given_values
 
@@ -10,6 +9,7 @@ from .spec import Spec, given_values
 def reference(spec: Spec) -> dict[str, np.ndarray]:
     """Autograd on float64 tensors: Z = W.T @ A + W0, the activation from torch, and the
     gradients of (dLdZ * Z).sum(), (dLdA * f(Z)).sum() or the NLL of softmax."""
+    import torch
     out = given_values(spec)
     tensor = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
     A, W = tensor(spec.A).requires_grad_(), tensor(spec.W).requires_grad_()

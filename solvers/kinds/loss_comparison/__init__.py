@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 import sympy
-import torch
 from pydantic import BeforeValidator, Field, StrictInt, StringConstraints
 
 from ... import formula as F
@@ -29,6 +28,9 @@ from ...core import FieldError, Model, Number, SpecBase
 from ...derivation import Derivation, Quantity, Section, Step
 from ...kind import Kind, Parts
 from ...solution import Answer, Item
+
+if TYPE_CHECKING:  # torch is imported where a reference runs: a cached build never loads it
+    import torch
 
 LOSSES = ("nll", "squared", "accuracy")
 RANKED = ("nll", "squared")
@@ -288,6 +290,7 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
 
 def _torch_losses(loss: str, G: torch.Tensor, target: int) -> torch.Tensor:
     """The loss of each row of G (a batch of predictions) for the class `target`."""
+    import torch
     labels = torch.full((G.shape[0],), target, dtype=torch.long)
     if loss == "nll":
         return torch.nn.functional.nll_loss(torch.log(G), labels, reduction="none")
@@ -299,6 +302,7 @@ def _torch_losses(loss: str, G: torch.Tensor, target: int) -> torch.Tensor:
 
 def reference(spec: Spec) -> dict[str, np.ndarray]:
     """Every value from float64 torch: nll_loss of log g, argmin, argmax, autograd gradients."""
+    import torch
     n, c = classes(spec)[0], true_class(spec)
     out = {"y": torch.nn.functional.one_hot(torch.tensor(c), n).double().numpy().reshape(-1, 1)}
     G = torch.tensor(spec.candidates, dtype=torch.float64)

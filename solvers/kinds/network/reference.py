@@ -3,15 +3,20 @@
 keys, so agreement between the two is evidence, not tautology."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from ... import torch_ops
 from ...activations import DEFAULT_ALPHA
 from .spec import Spec, as_matrix, as_vector, target_vector
 
+if TYPE_CHECKING:  # torch is imported where a reference runs: a cached build never loads it
+    import torch
+
 
 def _torch_loss(spec: Spec, p: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    import torch
     loss, functional = spec.loss, torch.nn.functional
     if loss.type == "cross_entropy":
         return functional.cross_entropy(p.unsqueeze(0), y.unsqueeze(0))
@@ -22,6 +27,7 @@ def _torch_loss(spec: Spec, p: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -
 
 def reference(spec: Spec) -> dict[str, np.ndarray]:
     """Every quantity a network derivation can show, computed by torch autograd."""
+    import torch
     net, tensor = spec.network, lambda v: torch.tensor(v, dtype=torch.float64)
     use_bias = spec.biases == "use"
     params = {}
@@ -78,6 +84,7 @@ def _output_width(spec: Spec) -> int:
 
 def _torch_forward(spec: Spec, x: torch.Tensor, leaves: dict, suffix: str) -> dict:
     """Run the network forward, keeping every intermediate (with retain_grad)."""
+    import torch
     net, functional = spec.network, torch.nn.functional
     x = x.clone().requires_grad_(True)
     recorded, u, u_key = {"x" if not suffix else f"x{suffix}": x}, x, "x"
@@ -101,6 +108,7 @@ def _torch_forward(spec: Spec, x: torch.Tensor, leaves: dict, suffix: str) -> di
 
 def _torch_local_derivatives(spec: Spec, recorded: dict, suffix: str) -> dict:
     """f'(p) of every element-wise layer (autograd of f summed) and softmax Jacobians."""
+    import torch
     out = {}
     for l, layer in enumerate(spec.network.layers, 1):
         p = recorded[f"_p{l}"][0].detach().clone().requires_grad_(True)

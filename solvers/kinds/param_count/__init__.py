@@ -17,11 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 import sympy
-import torch
 from pydantic import Field, StrictBool, StrictInt
 
 from ... import formula as F
@@ -30,6 +29,9 @@ from ...derivation import Derivation, Quantity, Section, Step
 from ...kind import Kind, Parts
 from ...nn import DIMENSIONS, output_size, pair, window_stride
 from ...solution import Answer, Item
+
+if TYPE_CHECKING:  # torch is imported where a reference runs: a cached build never loads it
+    import torch
 
 Positive = Annotated[StrictInt, Field(ge=1, le=10 ** 9)]
 NonNegative = Annotated[StrictInt, Field(ge=0, le=10 ** 9)]
@@ -336,6 +338,7 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
 # -- reference ------------------------------------------------------------------------------------
 
 def _module(layer: Layer, x: torch.Tensor) -> torch.nn.Module:
+    import torch
     nn, f64 = torch.nn, torch.float64
     image = x.dim() == 4
     stride = layer.stride if layer.stride is not None else (1 if layer.type == "conv" else layer.kernel)
@@ -364,6 +367,7 @@ def _numel(module: torch.nn.Module, name: str | None = None) -> float:
 def reference(spec: Spec) -> dict[str, np.ndarray]:
     """Counts from torch: each layer built as an nn module, its parameters' numel, and the
     shape of a zero batch pushed through the whole nn.Sequential."""
+    import torch
     from torch.nn.modules.utils import _pair
 
     i = spec.input

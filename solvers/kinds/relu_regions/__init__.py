@@ -21,7 +21,6 @@ from typing import Annotated, Literal
 
 import numpy as np
 import sympy
-import torch
 from pydantic import Field
 
 from ... import formula as F
@@ -274,6 +273,7 @@ def _plotter(spec: Spec):
 
 
 def reference(spec: Spec) -> dict[str, np.ndarray]:
+    import torch
     out = given_values(spec)
     W, b = torch.tensor(spec.hidden.weights, dtype=torch.float64), torch.tensor(spec.hidden.bias, dtype=torch.float64)
     V, c = torch.tensor(spec.output.weights, dtype=torch.float64), torch.tensor(spec.output.bias, dtype=torch.float64)

@@ -16,11 +16,10 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 import sympy
-import torch
 from pydantic import Field
 
 from ... import formula as F
@@ -29,6 +28,9 @@ from ...core import LARGEST, FieldError, Model, Number, SpecBase
 from ...derivation import Derivation, Quantity, Section, Step
 from ...kind import Kind, Parts
 from ...solution import Answer, Figure, Item
+
+if TYPE_CHECKING:  # torch is imported where a reference runs: a cached build never loads it
+    import torch
 
 Positive = Annotated[Number, Field(gt=0)]
 X = sympy.Symbol("x", real=True)
@@ -237,6 +239,7 @@ def _plotter(spec: Spec):
 def reference(spec: Spec) -> dict[str, np.ndarray]:
     """The bump as a torch network (nn.Linear → sigmoid → nn.Linear) with the textbook weights,
     and the approximations' errors from torch networks of 2n sigmoid units."""
+    import torch
     out = given_values(spec)
     if spec.bump:
         h, d, k = spec.bump.height, spec.bump.width, spec.bump.steepness
@@ -268,6 +271,7 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
 
 
 def _network(w: torch.Tensor, b: torch.Tensor, out_w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    import torch
     hidden = torch.nn.Linear(1, len(w), dtype=torch.float64)
     output = torch.nn.Linear(len(w), 1, bias=False, dtype=torch.float64)
     with torch.no_grad():

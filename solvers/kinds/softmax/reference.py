@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .spec import Spec, asked
 
 
 def reference(spec: Spec) -> dict[str, np.ndarray]:
     """Every quantity from torch (float64), read from the problem file alone."""
+    import torch
     def column(tensor):
         return tensor.detach().numpy().astype(float).reshape(-1, 1)
 
