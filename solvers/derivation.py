@@ -16,7 +16,7 @@ import numpy as np
 import sympy
 
 from . import formula as F
-from .activations import LAMBDIFY_MODULES
+from .lambdified import lambdify
 from .timing import timed
 
 
@@ -110,7 +110,7 @@ class Evaluator:
         self.functions: list[tuple[Quantity, list[tuple[str, int, int]], Callable]] = []
         for step in derivation.steps:
             free = sorted(step.compute.free_symbols, key=lambda s: s.name)
-            function = sympy.lambdify(free, step.compute, modules=LAMBDIFY_MODULES, cse=True)
+            function = lambdify(free, step.compute)
             self.functions.append((step.target, [_address(s) for s in free], function))
 
     def evaluate(self, givens: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -3,14 +3,25 @@
 `verify` compares each quantity of the evaluated derivation with the kind's `reference`
 (float64 torch built from the problem file, not from our SymPy expressions). A quantity the
 reference does not compute is an error too: nothing is shown unverified.
+
+torch's values are remembered (`solvers.cache`, keyed by the kind, the reference function and
+the problem's exact fields, under the fingerprint of this package's source and torch's
+version): a rebuild of numbers verified before compares with the stored reference values and
+need not import torch; new numbers are always computed by torch. The comparison itself runs
+every time. The prose every problem has (`PROSE`: title, statement, notes) is left out of the
+key, so editing a problem's text needs no torch: a reference computes from the numbers and
+never reads it.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from . import cache
 from .problem import Problem
 from .solution import Solution
 
+SHELF = "references"
+PROSE = {"title", "statement", "notes", "instructor_notes"}  # SpecBase's text fields
 RELATIVE = 1e-9
 ABSOLUTE = 1e-12
 
@@ -37,10 +48,47 @@ def mismatches(values: dict[str, np.ndarray], reference: dict[str, np.ndarray]) 
 def verify(problem: Problem, solution: Solution) -> int:
     """Raise VerificationError unless every value of `solution` matches torch; returns how
     many values were compared."""
-    problems = mismatches(solution.values, problem.kind.reference(problem.spec))
+    problems = mismatches(solution.values, reference_values(problem))
     if problems:
         raise VerificationError(f"{problem.path}: verification against torch failed:\n  " + "\n  ".join(problems))
     return sum(v.size for v in solution.values.values())
+
+
+def reference_values(problem: Problem) -> dict[str, np.ndarray]:
+    """The kind's reference values for `problem`: stored ones if these exact numbers were
+    computed by torch before with this code, else torch's (and stored)."""
+    reference = problem.kind.reference
+    if not cache.versioned(reference):
+        return dict(reference(problem.spec))
+    entry = cache.key(SHELF, problem.kind.name, f"{reference.__module__}.{reference.__qualname__}",
+                      type(problem.spec).__qualname__,
+                      problem.spec.model_dump_json(round_trip=True, exclude=PROSE & set(type(problem.spec).model_fields)))
+    stored = _decoded(cache.load(SHELF, entry))
+    if stored is not None:
+        return stored
+    values = dict(reference(problem.spec))
+    encoded = _encoded(values)
+    if encoded is not None:
+        cache.store(SHELF, entry, encoded)
+    return values
+
+
+def _encoded(values: dict) -> dict | None:
+    """Reference values as JSON data (floats round-trip exactly), or None if one is not numeric."""
+    try:
+        return {key: {"shape": list(np.shape(value)), "data": np.asarray(value, dtype=float).ravel().tolist()}
+                for key, value in values.items()}
+    except (TypeError, ValueError):
+        return None
+
+
+def _decoded(stored) -> dict[str, np.ndarray] | None:
+    if not isinstance(stored, dict):
+        return None
+    try:
+        return {key: np.array(item["data"], dtype=float).reshape(item["shape"]) for key, item in stored.items()}
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _show(value: np.ndarray) -> str:

@@ -16,3 +16,9 @@ def load_error(tmp_path):
             variants.load(path)
         return caught.value
     return load
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory, monkeypatch):
+    """Every test starts from an empty cache of its own (solvers.cache), never the user's."""
+    monkeypatch.setenv("SOLVERS_CACHE", str(tmp_path_factory.mktemp("cache")))

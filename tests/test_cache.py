@@ -1,0 +1,198 @@
+"""The cache (solvers.cache): safe to delete, never stale, never trusted blindly; and what it
+saves: torch for numbers verified before, lambdify for expressions seen before, the preamble
+of every LaTeX document."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy
+
+from solvers import cache, lambdified
+from solvers.derivation import element_symbol
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBLEM = ROOT / "problems/relu-networks/s1-one-hidden-unit.yaml"
+
+
+def entries(shelf: str) -> list[Path]:
+    return sorted((cache.folder() / shelf).rglob("*.json"))
+
+
+def test_an_entry_reads_back_and_a_damaged_one_is_ignored():
+    cache.store("test", "k" * 64, {"x": [1.5, float("inf")]})
+    assert cache.load("test", "k" * 64) == {"x": [1.5, float("inf")]}
+    path, = entries("test")
+    record = json.loads(path.read_text())
+    path.write_text(path.read_text()[:-5])  # truncated
+    assert cache.load("test", "k" * 64) is None
+    path.write_text(json.dumps({**record, "payload": record["payload"].replace("1.5", "2.5")}))  # checksum fails
+    assert cache.load("test", "k" * 64) is None
+    path.write_text(json.dumps(record))
+    assert cache.load("test", "j" * 64) is None  # another key's name does not matter: the record names its key
+    path.rename(path.with_name("j" * 64 + ".json"))
+    assert cache.load("test", "j" * 64) is None
+
+
+def test_off_means_no_folder_and_nothing_written(monkeypatch, tmp_path):
+    monkeypatch.setenv("SOLVERS_CACHE", "off")
+    assert cache.folder() is None
+    cache.store("test", "k" * 64, 1)
+    assert cache.load("test", "k" * 64) is None
+
+
+def test_a_read_only_cache_is_left_alone(tmp_path, monkeypatch):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("SOLVERS_CACHE", str(blocked))
+    cache.store("test", "k" * 64, 1)
+    assert cache.load("test", "k" * 64) is None
+
+
+def test_the_default_folder_is_the_users_cache(monkeypatch, tmp_path):
+    monkeypatch.delenv("SOLVERS_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache.folder() == tmp_path / "nn-solutions"
+
+
+def test_keys_change_with_the_libraries_versions(monkeypatch):
+    before = cache.key("same input")
+    cache.fingerprint.cache_clear()
+    monkeypatch.setattr(cache.metadata, "version", lambda name: "0.0.0-other")
+    try:
+        assert cache.key("same input") != before
+    finally:
+        monkeypatch.undo()
+        cache.fingerprint.cache_clear()
+    assert cache.key("same input") == before != cache.key("other input")
+
+
+def test_only_functions_of_the_package_are_versioned():
+    from solvers.kinds import network
+    assert cache.versioned(network.reference)
+    assert not cache.versioned(lambda spec: {})
+
+    def local(spec):
+        return {}
+    assert not cache.versioned(local)
+
+
+def _expression():
+    a, b = element_symbol("a", 0, 0), element_symbol("b", 0, 0)
+    return [a, b], sympy.Matrix([[sympy.exp(-a) / (1 + sympy.exp(-a)) + sympy.Max(a, b) * b ** 2]])
+
+
+def test_a_lambdified_step_is_rebuilt_from_the_cache_with_the_same_numbers(monkeypatch):
+    free, expression = _expression()
+    fresh = lambdified.lambdify(free, expression)
+    assert len(entries(lambdified.SHELF)) == 1
+
+    def no_sympy(*args, **kwargs):
+        raise AssertionError("lambdify ran although the expression was cached")
+    monkeypatch.setattr(sympy, "lambdify", no_sympy)
+    cached = lambdified.lambdify(free, expression)
+    points = np.random.default_rng(0).normal(size=(20, 2)) * 5
+    assert [cached(*p).item() for p in points] == [fresh(*p).item() for p in points]
+    assert cached.__code__.co_filename == "<lambdified, cached>"
+
+
+@pytest.mark.parametrize("source", [
+    "import os\ndef _lambdifygenerated(a_0_0, b_0_0):\n    return a_0_0\n",
+    "def _lambdifygenerated(a_0_0, b_0_0):\n    return a_0_0.__class__\n",
+    "def _lambdifygenerated(a_0_0, b_0_0):\n    return __import__('os')\n",
+    "def _lambdifygenerated(a_0_0, b_0_0):\n    return open('x')\n",
+    "def _lambdifygenerated(a_0_0, b_0_0):\n    return 'text'\n",
+    "def _lambdifygenerated(a_0_0, b_0_0):\n    return a_0_0\n_lambdifygenerated(1, 2)\n",
+    "def _lambdifygenerated(a_0_0, b_0_0",
+])
+def test_source_outside_the_whitelist_is_never_run(source):
+    free, expression = _expression()
+    expected = sympy.lambdify(free, expression, modules=lambdified.LAMBDIFY_MODULES)(0.5, 2.0)
+    lambdified.lambdify(free, expression)
+    path, = entries(lambdified.SHELF)
+    record = json.loads(path.read_text())
+    entry = path.stem
+    cache.store(lambdified.SHELF, entry, {"source": source, "names": {"open": ["numpy", "open"]}})
+    assert lambdified._rebuilt(cache.load(lambdified.SHELF, entry)) is None
+    assert np.allclose(lambdified.lambdify(free, expression)(0.5, 2.0), expected)  # recomputed instead
+    assert json.loads(path.read_text())["payload"] == record["payload"]  # and stored again as it should be
+
+
+def _python(code: str, env: dict | None = None) -> str:
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, **(env or {})})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+CHECK = """
+import sys
+from solvers import build
+solved = build.check([sys.argv[1] if len(sys.argv) > 1 else {path!r}])
+print(solved[0].values_checked, "torch" in sys.modules, "matplotlib" in sys.modules)
+"""
+
+
+def test_numbers_verified_before_need_no_torch_and_new_numbers_do(tmp_path):
+    problem = tmp_path / "p.yaml"
+    problem.write_text(PROBLEM.read_text())
+    check = CHECK.format(path=str(problem))
+    assert _python(check) == "26 True False"  # first time: torch computes the reference
+    assert _python(check) == "26 False False"  # the same numbers again: compared with torch's stored values
+    problem.write_text(PROBLEM.read_text().replace("title: ", "title: Edited "))
+    assert _python(check) == "26 False False"  # new text, same numbers
+    problem.write_text(PROBLEM.read_text().replace("weights: -2", "weights: -3"))
+    assert _python(check) == "26 True False"  # new numbers: torch again
+
+
+def test_a_damaged_reference_entry_is_recomputed_by_torch(tmp_path):
+    problem = tmp_path / "p.yaml"
+    problem.write_text(PROBLEM.read_text())
+    check = CHECK.format(path=str(problem))
+    _python(check)
+    from solvers import verify
+    for path in entries(verify.SHELF):
+        path.write_text("{not json")
+    assert _python(check) == "26 True False"
+
+
+def test_a_problem_file_error_imports_neither_torch_nor_matplotlib(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: network\nnetwork: [\n")
+    out = _python(f"""
+import sys
+from solvers.__main__ import main
+status = main(["build", {str(bad)!r}, "--out", {str(tmp_path / 'out')!r}])
+print(status, sorted(m for m in ("torch", "matplotlib") if m in sys.modules))
+""")
+    assert out == "1 []"
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which("pdftotext") is None, reason="needs TeX")
+def test_a_document_from_the_precompiled_preamble_is_the_same_document(tmp_path, monkeypatch):
+    from solvers.render import pdf
+    text = "\n".join([r"\documentclass[11pt]{article}", r"\usepackage{amsmath}", r"\usepackage[a4paper]{geometry}",
+                      r"\newwrite\pages\immediate\openout\pages=\jobname.pages", r"\begin{document}",
+                      r"Hello \(\begin{bmatrix} 1 \\ 2 \end{bmatrix}\) \jobname.", r"\end{document}", ""])
+    preamble, rest = pdf.split_preamble(text)
+    assert preamble.endswith("{geometry}\n") and rest.startswith(r"\newwrite")
+    texts = {}
+    for name, setting in (("with", str(tmp_path / "cache")), ("without", "off")):
+        monkeypatch.setenv("SOLVERS_CACHE", setting)
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "doc.tex").write_text(text)
+        texts[name] = subprocess.run(["pdftotext", pdf.compile_pdf(folder / "doc.tex"), "-"], capture_output=True,
+                                     text=True, check=True).stdout
+        assert (folder / "doc.pages").exists() and not list(folder.glob(".*.tex"))
+    assert "Hello" in texts["with"] and "doc." in texts["with"] and texts["with"] == texts["without"]
+    formats = list((tmp_path / "cache" / pdf.SHELF).glob("*.fmt"))
+    assert len(formats) == 1
+    formats[0].write_bytes(b"not a format")  # damaged: the document still compiles, and the format is made again
+    monkeypatch.setenv("SOLVERS_CACHE", str(tmp_path / "cache"))
+    assert pdf.compile_pdf(tmp_path / "with" / "doc.tex").exists()
+    assert not formats[0].exists() or formats[0].read_bytes() != b"not a format"
