@@ -1,4 +1,4 @@
-"""Command line: `python -m solvers build|check|lock PATH... [options]`."""
+"""Command line: `python -m solvers build|watch|check|lock PATH... [options]`."""
 from __future__ import annotations
 
 import argparse
@@ -57,11 +57,14 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Worked, verified solutions to neural-network problems.")
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="solve, verify and render problem files or folders")
-    _variant_options(build)
-    build.add_argument("--out", default="build", help="output folder (default: build)")
-    build.add_argument("--jobs", type=_jobs, default=2, help="processes at once, 1 to 64 (default: 2)")
-    build.add_argument("--formats", type=_formats, default=None,
-                       help=f"comma-separated output formats (default: all of {', '.join(DRIVERS)})")
+    watch = commands.add_parser("watch", help="build, then build again whenever a problem file is saved "
+                                "(Ctrl-C stops)")
+    for command in (build, watch):
+        _variant_options(command)
+        command.add_argument("--out", default="build", help="output folder (default: build)")
+        command.add_argument("--jobs", type=_jobs, default=2, help="processes at once, 1 to 64 (default: 2)")
+        command.add_argument("--formats", type=_formats, default=None,
+                             help=f"comma-separated output formats (default: all of {', '.join(DRIVERS)})")
     check = commands.add_parser("check", help="verify every answer against torch (and every lockfile), "
                                 "without rendering")
     _variant_options(check)
@@ -71,10 +74,17 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     args = parser.parse_args(argv)
+    if args.command == "watch":
+        return _watch(args)
+    return _run(args)
+
+
+def _run(args) -> int:
+    """One build, check or lock; an expected error is one message and exit status 1."""
     start = time.perf_counter()
     try:
         variants = _variants(args)
-        if args.command == "build":
+        if args.command in ("build", "watch"):
             report = B.build(args.paths, args.out, variants, jobs=args.jobs, formats=args.formats)
             sets = [(s, [r.problems for r in rendered]) for s, rendered in report.sets]
             values = report.values_checked
@@ -89,17 +99,37 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{path}: {count} variant(s) recorded")
             return 0
     except EXPECTED_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr, flush=True)
         return 1
     except OSError as error:  # a full disk, a folder that cannot be written
-        print(f"error: {error.filename or getattr(args, 'out', '')}: cannot be written or read ({error.strerror})", file=sys.stderr)
+        print(f"error: {error.filename or getattr(args, 'out', '')}: cannot be written or read ({error.strerror})",
+              file=sys.stderr, flush=True)
         return 1
     problems = sum(len(names[0]) * len(names) for _, names in sets)
-    verb = f"built into {args.out}/" if args.command == "build" else "checked"
+    verb = "checked" if args.command == "check" else f"built into {args.out}/"
     print(f"{len(sets)} set(s), {len(variants)} variant(s), {problems} problem(s), {values} values verified "
           f"against torch; {verb} in {time.perf_counter() - start:.1f} s")
     for problem_set, names in sets:
-        print(f"  {problem_set.name}: {', '.join(names[0])}")
+        print(f"  {problem_set.name}: {', '.join(names[0])}", flush=True)
+    return 0
+
+
+def _watch(args) -> int:
+    """Build now and on every save until Ctrl-C; an error is reported and watching goes on."""
+    from .watch import watch
+
+    def rebuild() -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] building {' '.join(args.paths)}", flush=True)
+        try:
+            _run(args)
+        except Exception as error:  # noqa: BLE001 (a bug in one build must not end the session)
+            print(f"error: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        print("watching for changes (Ctrl-C stops)", flush=True)
+
+    try:
+        watch(args.paths, rebuild)
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
     return 0
 
 
