@@ -4,6 +4,7 @@ Run with `make bench` (or `.venv/bin/python bench/benchmark.py`). Exits non-zero
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -14,17 +15,22 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # this checkout's solvers/, whatever the venv has installed
 
-import solvers.kinds  # noqa: E402,F401  (imports sympy and torch now, so no figure below includes them)
+import torch  # noqa: E402,F401  (imported now, so no figure of sections 2-4 includes it)
+
+import solvers.kinds  # noqa: E402,F401
 from solvers import build as B  # noqa: E402
+from solvers import cache  # noqa: E402
 from solvers import timing
 from solvers.__main__ import EXPECTED_ERRORS  # noqa: E402
 from solvers.kind import _compiled  # noqa: E402
+from solvers.render import pdf  # noqa: E402
 from solvers.render.drivers import latex as latex_driver  # noqa: E402
 from solvers.variants import load  # noqa: E402
 
 PROBLEMS = REPO / "problems"
 ONE_PROBLEM = PROBLEMS / "loss-and-backprop" / "q2-forward-pass.yaml"
 SOLVES, REFERENCES = 200, 50
+TARGETS = {"one": 0.7, "variants": 1.3, "bank": 1.3}  # seconds; times bare pdflatex; times bare pdflatex
 VARIANT_SHEET = REPO / "bench" / "variants-sheet"
 VARIANT_COUNTS = (1, 10, 100)
 FIRST_SOLVE = """
@@ -146,18 +152,121 @@ def _mean_ms(call, times: int) -> float:
     return (time.perf_counter() - start) / times * 1e3
 
 
+# -- targets ---------------------------------------------------------------------------------
+
+def cli_build(paths: list[Path], out: str, *options: str, cache_folder: str) -> float:
+    """Wall seconds of `python -m solvers build` in a fresh process (with SOLVERS_CACHE=cache_folder)."""
+    env = {**os.environ, cache.VARIABLE: cache_folder}
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "solvers", "build", *map(str, paths), "--out", out, *options],
+                            cwd=REPO, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise BuildFailed(result.stderr.strip())
+    return seconds
+
+
+def bare_pdflatex(out: Path, jobs: int = 2) -> tuple[float, int]:
+    """Wall seconds of plain `pdflatex FILE.tex` once on every document a build wrote into
+    `out` (copied with its figures, `jobs` at a time, as the build compiles), and their number."""
+    from concurrent.futures import ThreadPoolExecutor
+    with tempfile.TemporaryDirectory(prefix="bench-bare-") as work:
+        documents = []
+        for tex in sorted(out.glob("*/*.tex")):
+            folder = Path(work) / tex.parent.name
+            if not folder.exists():
+                shutil.copytree(tex.parent, folder, ignore=shutil.ignore_patterns("variants", "*.pdf", "*.html"))
+                if (tex.parent / "figures").exists():
+                    shutil.rmtree(folder / "figures")
+                    shutil.copytree(tex.parent / "figures", folder / "figures")
+            documents.append(folder / tex.name)
+
+        def run(tex: Path) -> None:
+            subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape", tex.name], cwd=tex.parent,
+                           capture_output=True, check=True, env={**os.environ, **pdf.ENV})
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            list(pool.map(run, documents))
+        return time.perf_counter() - start, len(documents)
+
+
+def _verdict(value: float, limit: float) -> str:
+    return "met" if value <= limit else "NOT met"
+
+
+def targets() -> None:
+    """The three speed targets, measured in fresh processes, each with the cache off, empty
+    and warm; the limits in bare pdflatex time are measured here too."""
+    print("5. Targets (fresh processes; cache off = every derivation, reference and preamble redone)", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-targets-") as work:
+        work = Path(work)
+        store, out = str(work / "cache"), work / "out"
+        problem = work / ONE_PROBLEM.name
+        problem.write_text(ONE_PROBLEM.read_text())
+        off = cli_build([problem], str(out), cache_folder="off")
+        empty = cli_build([problem], str(out), cache_folder=store)
+        warm = cli_build([problem], str(out), cache_folder=store)
+        problem.write_text(ONE_PROBLEM.read_text().replace("title: ", "title: Edited ", 1))
+        edited = cli_build([problem], str(out), cache_folder=store)
+        bare, count = bare_pdflatex(out)
+        limit = TARGETS["one"]
+        _line("one problem", warm, "s", f"PDF + HTML + key, structure and numbers seen before (target <= {limit} s: "
+              f"{_verdict(warm, limit)}); text edited {edited:.2f} s; cache empty {empty:.2f} s; off {off:.2f} s")
+        _line("  of which TeX", bare, "s", f"bare pdflatex of its {count} documents, 2 at a time")
+        _line("  watch mode", watch_rebuild(problem, work / "watched"), "s",
+              "rebuild after a save in a warm `python -m solvers watch` process (new numbers, torch verifying)")
+
+        variants = ("--variants", str(VARIANT_COUNTS[-1]))
+        shutil.rmtree(work / "cache")
+        off = cli_build([VARIANT_SHEET], str(out), *variants, cache_folder="off")
+        empty = cli_build([VARIANT_SHEET], str(out), *variants, cache_folder=store)
+        warm = cli_build([VARIANT_SHEET], str(out), *variants, cache_folder=store)
+        bare, count = bare_pdflatex(out)
+        limit = TARGETS["variants"] * bare
+        _line(f"{VARIANT_COUNTS[-1]} variants", warm, "s", f"cache warm; {warm / bare:.2f}x bare pdflatex {bare:.2f} s "
+              f"({count} documents; target <= {TARGETS['variants']}x = {limit:.2f} s: {_verdict(warm, limit)}); "
+              f"cache empty {empty:.2f} s; off {off:.2f} s")
+
+        shutil.rmtree(out)
+        off = cli_build([PROBLEMS], str(work / "bank-off"), cache_folder="off")
+        empty = cli_build([PROBLEMS], str(work / "bank-empty"), cache_folder=store)
+        warm = cli_build([PROBLEMS], str(work / "bank-warm"), cache_folder=store)
+        bare, count = bare_pdflatex(work / "bank-warm")
+        limit = TARGETS["bank"] * bare
+        _line("whole bank", warm, "s", f"cold output folder, cache warm; {warm / bare:.2f}x bare pdflatex "
+              f"{bare:.2f} s ({count} documents; target <= {TARGETS['bank']}x = {limit:.2f} s: {_verdict(warm, limit)}); "
+              f"cache empty {empty:.2f} s; off {off:.2f} s")
+
+
+def watch_rebuild(problem: Path, out: Path) -> float:
+    """Seconds of one rebuild of `problem` with new numbers in a warm process, as
+    `python -m solvers watch` does after a save (the first build warms it)."""
+    B.build([problem], out)
+    text = problem.read_text()
+    problem.write_text(text.replace("input: [5, 7,", "input: [6, 7,", 1))
+    start = time.perf_counter()
+    try:
+        B.build([problem], out)
+    except EXPECTED_ERRORS:  # the new numbers broke a constraint: time the same numbers again instead
+        problem.write_text(text)
+        start = time.perf_counter()
+        B.build([problem], out)
+    return time.perf_counter() - start
+
+
 def _line(label: str, value: float, unit: str, note: str = "") -> None:
     print(f"  {label:<16}{value:>9.3f} {unit:<8} {note}".rstrip(), flush=True)
 
 
 def main() -> int:
+    os.environ[cache.VARIABLE] = "off"  # sections 1-4: the uncached pipeline; section 5 names its caches
     print(f"Benchmark of the problem bank {PROBLEMS.relative_to(REPO)}/ ({REPO})\n")
     try:
         print("1. make solutions, as a subprocess with OUT=<temporary folder>", flush=True)
         cold, warm = make_solutions()
         _line("cold", cold, "s", "empty output folder, solvers/**/__pycache__ deleted first")
         _line("warm", warm, "s", "immediately after, same output folder, bytecode cached")
-        print("  (every run is a fresh Python process: the SymPy derivation cache starts empty both times)\n")
+        print("  (every run is a fresh Python process, with the cache off: derivations and references redone)\n")
 
         print("2. In-process breakdown of one build (solvers.build.build, jobs=2)", flush=True)
         b = timed_build([PROBLEMS])
@@ -169,7 +278,7 @@ def main() -> int:
         _line(stage, seconds.get(stage, 0.0), "s", f"{note} ({counts.get(stage, 0)} calls)")
     latex = seconds.get("pdflatex", 0.0)
     _line("pdflatex", latex, "s",
-          f"latexmk, process time summed over parallel threads (phase wall {b['pdflatex wall']:.3f} s)")
+          f"pdflatex, process time summed over parallel threads (phase wall {b['pdflatex wall']:.3f} s)")
     other = b["wall"] - sum(seconds.get(stage, 0.0) for stage in STAGES) - b["pdflatex wall"]
     _line("remainder", other, "s", "loading, validation, other (total minus stages, pdflatex at phase wall)")
     _line("total", b["wall"], "s", f"wall, {b['sets']} sets, {b['problems']} problems")
@@ -189,6 +298,8 @@ def main() -> int:
     print()
     try:
         variants_benchmark()
+        print()
+        targets()
     except (BuildFailed, *EXPECTED_ERRORS) as error:
         print(f"error: build failed: {error}", file=sys.stderr)
         return 1
