@@ -1,4 +1,4 @@
-"""Command line: `python -m solvers build|watch|check|lock PATH... [options]`."""
+"""Command line: `python -m solvers build|watch|check|lock PATH... [options]`, `python -m solvers grade KEY RESPONSES`."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ from pathlib import Path
 from . import build as B
 from . import lock as L
 from .problem import ProblemError
+from .grading import cli as grading_cli
 from .render.drivers import DRIVERS
 from .render.markup import RenderError
 from .render.pdf import LatexError
@@ -70,10 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     _variant_options(check)
     lock = commands.add_parser("lock", help="record deployed variants in each set's variants.lock")
     _variant_options(lock)
+    grading_cli.add_parser(commands)
     for stream in (sys.stdout, sys.stderr):  # file names that are not UTF-8 print escaped, not as a crash
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     args = parser.parse_args(argv)
+    if args.command == "grade":
+        return grading_cli.run(args)
     if args.command == "watch":
         return _watch(args)
     return _run(args)

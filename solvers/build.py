@@ -35,7 +35,8 @@ from .characters import untypesettable
 from .output import MARK
 from .randomize import seed_for_student
 from .render.drivers import DRIVERS, Document
-from .solution import Solution, answer_key
+from .mistakes import answer_key
+from .solution import Solution
 from .timing import timed
 from .verify import VerificationError, verify
 
@@ -285,7 +286,8 @@ def _render_variant(job: tuple[ProblemSet, list[V.Template], Variant, list[str]]
     with timed("rendering"):
         prefix = f"fig-{variant.id or 'sheet'}"
         document = Document(problem_set.title, variant.id, variant.label, variant.seed,
-                            [prose.prepare(s, prefix) for s in solved.solutions], answer_key(solved.solutions),
+                            [prose.prepare(s, prefix) for s in solved.solutions],
+                            answer_key(solved.problems, solved.solutions),
                             str(problem_set.source))
         outputs = {name: DRIVERS[name].render(document) for name in formats}
         document.problems = [replace(p, figures={}) for p in document.problems]  # drawn; closures do not pickle

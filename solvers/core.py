@@ -12,6 +12,7 @@ import pydantic
 from pydantic import AfterValidator, AllowInfNan, Strict, StringConstraints
 
 from .characters import untypesettable
+from .tolerance import Rule
 
 
 def _typesettable(text: str) -> str:
@@ -52,6 +53,7 @@ class SpecBase(Model):
     statement: Text = ""
     notes: Text = ""
     digits: Annotated[int, pydantic.Field(ge=2, le=12)] = 4
+    tolerance: dict[str, Rule] = {}  # grading tolerance per answer name or pattern (solvers.tolerance)
 
 
 class ProblemError(Exception):

@@ -102,6 +102,9 @@ class Derivation:
                                         for s in self.sections])
 
 
+After = Callable[[Quantity, np.ndarray], "np.ndarray | None"]
+
+
 class Evaluator:
     """Lambdified steps of a derivation; `evaluate` feeds numbers through them in order."""
 
@@ -113,19 +116,24 @@ class Evaluator:
             function = lambdify(free, step.compute)
             self.functions.append((step.target, [_address(s) for s in free], function))
 
-    def evaluate(self, givens: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Every quantity's value (float64 matrices), from the given quantities' values."""
+    def evaluate(self, givens: Mapping[str, np.ndarray], after: After | None = None) -> dict[str, np.ndarray]:
+        """Every quantity's value (float64 matrices), from the given quantities' values.
+        `after(quantity, value)` may replace each step's value as it is computed (a
+        student's own earlier value carried forward, a rounding), or return None to keep it."""
         with timed("evaluation"):
-            return self._evaluate(givens)
+            return self._evaluate(givens, after)
 
-    def _evaluate(self, givens: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _evaluate(self, givens: Mapping[str, np.ndarray], after: After | None) -> dict[str, np.ndarray]:
         values = {key: np.asarray(value, dtype=float).reshape(_shape_of(self.derivation, key))
                   for key, value in givens.items()}
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             for target, addresses, function in self.functions:
                 args = [values[key][i, j] for key, i, j in addresses]
-                result = np.asarray(function(*args), dtype=float)
-                values[target.key] = result.reshape(target.shape)
+                result = np.asarray(function(*args), dtype=float).reshape(target.shape)
+                replaced = after(target, result) if after else None
+                if replaced is not None:
+                    result = np.asarray(replaced, dtype=float).reshape(target.shape)
+                values[target.key] = result
         return values
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from .core import Constraint, FieldError, SpecBase
 from .derivation import Derivation, Evaluator
-from .solution import Answer, Item, Solution
+from .solution import Answer, Item, Solution, with_tolerances
 from .timing import timed
 
 SpecT = TypeVar("SpecT", bound=SpecBase)
@@ -66,7 +66,8 @@ class Kind(Generic[SpecT, StructureT]):
         values.update(parts.values)
         _check_finite(derivation, values)
         return Solution(name, self.name, spec.title, spec.statement, spec.notes, spec.digits, parts.givens,
-                        parts.questions, parts.conventions, derivation, values, parts.answers, parts.closing)
+                        parts.questions, parts.conventions, derivation, values,
+                        with_tolerances(parts.answers, spec.tolerance), parts.closing)
 
 
 class NotFinite(FieldError):

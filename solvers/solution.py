@@ -6,12 +6,13 @@ Prose is not here; templates key it by `kind`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from . import formula as F
+from . import tolerance as T
 
 if TYPE_CHECKING:
     from .derivation import Derivation
@@ -55,13 +56,31 @@ class Answer:
     value: np.ndarray
     integer: bool = False
     boolean: bool = False
+    rule: T.Rule | None = None  # the problem file's tolerance for this answer; None: the default
 
-    def tolerance(self, digits: int) -> dict[str, float]:
-        """What a grader should accept: the precision shown, with an absolute floor at 0;
-        nothing but the exact value for an integer answer (a size, a count)."""
-        if self.integer or self.boolean:
-            return {"relative": 0.0, "absolute": 0.0}
-        return {"relative": 10.0 ** (1 - digits), "absolute": 0.5 * 10.0 ** (-digits)}
+    @property
+    def exact(self) -> bool:
+        return self.integer or self.boolean
+
+    def tolerance(self, digits: int) -> dict[str, Any]:
+        """What a grader should accept (solvers.tolerance): the problem file's rule, else the
+        precision shown with an absolute floor at 0; nothing but the exact value for an
+        integer answer (a size, a count) or a true/false one."""
+        if self.exact:
+            return dict(T.EXACT)
+        return self.rule.as_key(digits) if self.rule else T.default(digits)
+
+    def plain(self, value: np.ndarray | None = None) -> Any:
+        """`value` (by default the answer's) as the key writes it: a number, a list for a
+        vector, a list of rows for a matrix, true/false."""
+        value = self.value if value is None else np.asarray(value)
+        value = value.astype(int) if self.integer and np.all(value == np.round(value)) else (
+            value != 0 if self.boolean else value + 0.0)
+        if value.size == 1:
+            return value.reshape(-1)[0].item()
+        if value.ndim == 2 and value.shape[1] == 1:
+            return value[:, 0].tolist()
+        return value.tolist()
 
     def as_json(self, digits: int) -> dict[str, Any]:
         value = self.value.astype(int) if self.integer else (self.value != 0 if self.boolean else self.value)
@@ -87,6 +106,21 @@ class Solution:
     values: dict[str, np.ndarray]
     answers: list[Answer]
     closing: list[Item] = field(default_factory=list)  # shown after the steps: figures, exact forms
+
+
+def with_tolerances(answers: list[Answer], rules: dict[str, T.Rule]) -> list[Answer]:
+    """The answers with the problem file's `tolerance:` rules attached (exact answers keep
+    theirs); a name or pattern that matches no computed answer is a FieldError."""
+    if not rules:
+        return answers
+    computed = [a.name for a in answers if not a.exact]
+    try:
+        chosen = T.assign(computed, rules)
+    except KeyError as error:
+        from .core import FieldError
+        raise FieldError(f"tolerance.{error.args[0]}", "matches no computed answer of this problem; expected "
+                         f"an answer name or pattern (or default) among: {', '.join(computed) or 'none'}") from None
+    return [replace(a, rule=chosen[a.name]) if a.name in chosen else a for a in answers]
 
 
 def answer_key(solutions: list[Solution]) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from ... import torch_ops
 from ...activations import DEFAULT_ALPHA, ELEMENTWISE, SMOOTH_EXTRAS, Activation
 from ...core import FieldError, Model, Number, SpecBase
 from ...derivation import Derivation, Quantity, Section, Step
+from ... import mistakes as M
 from ...kind import Kind, Parts
 from ...solution import Answer, Item, kink_convention
 
@@ -330,4 +331,6 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
 
 
 KIND = Kind("activation", Spec, structure, derive, given_values, present, reference, Path(__file__).parent,
-            check=check)
+            check=check,
+            mistakes=(M.RELU_MASK_FORGOTTEN, M.KINK_SIDE_WRONG, M.LEAKY_SLOPE_DROPPED, M.ELU_DERIVATIVE_AS_FUNCTION,
+                      M.ROUNDED_INTERMEDIATES))

@@ -21,6 +21,7 @@ from pydantic import Field, StrictInt
 from ... import formula as F
 from ...core import Constraint, FieldError, Model, SpecBase
 from ...derivation import Derivation, Quantity, Section, Step
+from ... import mistakes as M
 from ...kind import Kind, Parts
 from ...nn import DIMENSIONS, kernel_span, output_size, pair, window_stride
 from ...solution import Answer, Item
@@ -350,4 +351,5 @@ CONSTRAINTS = {"exact_division": Constraint(False, _exact_division, "every strid
 
 
 KIND = Kind("conv_shape", Spec, structure, derive, given_values, present, reference, Path(__file__).parent,
-            check=check, constraints=CONSTRAINTS)
+            check=check, constraints=CONSTRAINTS,
+            mistakes=(M.OUTPUT_SIZE_WITHOUT_FLOOR, M.OUTPUT_SIZE_WITHOUT_PLUS_ONE))

@@ -22,6 +22,7 @@ from ... import formula as F
 from ...activations import Activation
 from ...core import Constraint
 from ...derivation import Derivation, Quantity, Section, Step
+from ... import mistakes as M
 from ...kind import Kind, Parts
 from ...solution import Answer, Item
 from .reference import reference
@@ -252,4 +253,6 @@ CONSTRAINTS = {"mixed_mask": Constraint(True, _mixed_mask, "ReLU: the mask [Z > 
 
 
 KIND = Kind("linear_backprop", Spec, structure, derive, given_values, present, reference, Path(__file__).parent,
-            check=check, constraints=CONSTRAINTS)
+            check=check, constraints=CONSTRAINTS,
+            mistakes=(M.RELU_MASK_FORGOTTEN, M.KINK_SIDE_WRONG, M.LOG_BASE_10, M.LOSS_SIGN_DROPPED,
+                      M.WEIGHT_GRADIENT_TRANSPOSED, M.ROUNDED_INTERMEDIATES))

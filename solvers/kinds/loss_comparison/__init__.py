@@ -26,6 +26,7 @@ from pydantic import BeforeValidator, Field, StrictInt, StringConstraints
 from ... import formula as F
 from ...core import FieldError, Model, Number, SpecBase
 from ...derivation import Derivation, Quantity, Section, Step
+from ... import mistakes as M
 from ...kind import Kind, Parts
 from ...solution import Answer, Item
 
@@ -326,4 +327,5 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
 
 
 KIND = Kind("loss_comparison", Spec, structure, derive, given_values, present, reference, Path(__file__).parent,
-            check=check)
+            check=check,
+            mistakes=(M.LOG_BASE_10, M.LOSS_SIGN_DROPPED, M.ROUNDED_INTERMEDIATES))

@@ -15,7 +15,7 @@ quantities of SGD step k > 1 end in +{k-1}, parameters after k steps are W{l}+{k
 """
 from pathlib import Path
 
-from ... import mistakes
+from ... import mistakes as M
 from ...kind import Kind
 from .constraints import CONSTRAINTS
 from .derive import derive
@@ -25,4 +25,7 @@ from .spec import Spec, check, given_values, structure
 
 KIND = Kind("network", Spec, structure, derive, given_values, present, reference, Path(__file__).parent,
             check=check, constraints=CONSTRAINTS,
-            mistakes=(mistakes.RELU_MASK_FORGOTTEN, mistakes.BIAS_DROPPED))
+            mistakes=(M.RELU_MASK_FORGOTTEN, M.BIAS_DROPPED, M.KINK_SIDE_WRONG, M.LEAKY_SLOPE_DROPPED,
+                      M.ELU_DERIVATIVE_AS_FUNCTION, M.LOG_BASE_10, M.LOSS_SIGN_DROPPED, M.JACOBIAN_DIAGONAL_ONLY,
+                      M.SOFTMAX_SIGMOID_CONFUSED, M.SQUARED_LOSS_HALF_CONFUSED, M.SUM_FOR_MEAN,
+                      M.WEIGHT_GRADIENT_TRANSPOSED, M.SGD_WRONG_SIGN, M.ROUNDED_INTERMEDIATES))

@@ -26,6 +26,7 @@ from pydantic import Field, StrictBool, StrictInt
 from ... import formula as F
 from ...core import FieldError, Model, Number, SpecBase
 from ...derivation import Derivation, Quantity, Section, Step
+from ... import mistakes as M
 from ...kind import Kind, Parts
 from ...nn import DIMENSIONS, output_size, pair, window_stride
 from ...solution import Answer, Item
@@ -252,7 +253,8 @@ def _count_steps(l: int, type_: str, bias: bool, shape: dict, new: dict, givens:
         return None, None, total
     weights, biases = Quantity.named(f"Pw{l}", 1, 1, "P_w", l), Quantity.named(f"Pb{l}", 1, 1, "P_b", l)
     channels = shape["C" if "C" in shape else "N"]
-    facts = {"type": type_, "bias": bias, "per": "channel" if "C" in shape else "entry", "units": new.get("N")}
+    facts = {"type": type_, "bias": bias, "per": "channel" if "C" in shape else "entry", "units": new.get("N"),
+             "inputs": channels.key}  # the input channels (or units) quantity, for mistakes that drop it
     if type_ == "conv":
         k_h, k_w = (Quantity.named(f"k{l}{dim}", 1, 1, f"k_{dim}", l) for dim, _, _ in DIMENSIONS)
         filters = Quantity.named(f"f{l}", 1, 1, "f", l)
@@ -395,4 +397,6 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
 
 
 KIND = Kind("param_count", Spec, structure, derive, given_values, present, reference, Path(__file__).parent,
-            check=check)
+            check=check,
+            mistakes=(M.BIAS_DROPPED, M.INPUT_CHANNELS_FORGOTTEN, M.OUTPUT_SIZE_WITHOUT_FLOOR,
+                      M.OUTPUT_SIZE_WITHOUT_PLUS_ONE))

@@ -20,6 +20,7 @@ from pathlib import Path
 from ... import formula as F
 from ...core import Constraint
 from ...derivation import Derivation
+from ... import mistakes as M
 from ...kind import Kind, Parts
 from ...solution import Answer, Item
 from .derive import _partial, derive
@@ -84,4 +85,5 @@ CONSTRAINTS = {"shows_overflow": Constraint(True, _shows_overflow, "the naive so
 
 
 KIND = Kind("softmax", Spec, structure, derive, given_values, present, reference, Path(__file__).parent,
-            check=check, constraints=CONSTRAINTS)
+            check=check, constraints=CONSTRAINTS,
+            mistakes=(M.LOG_BASE_10, M.LOSS_SIGN_DROPPED, M.JACOBIAN_DIAGONAL_ONLY, M.ROUNDED_INTERMEDIATES))

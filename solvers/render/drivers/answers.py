@@ -1,5 +1,7 @@
 """The answer key: answers.json per document; with variants also answer-key.json and
-answer-key.csv for all of them (one row per answer, vectors and matrices as JSON)."""
+answer-key.csv for all of them (one row per answer, vectors and matrices as JSON). Each
+problem lists the catalog mistakes it can detect, with the wrong answers each gives
+(solvers.mistakes.effects); the CSV names them per answer."""
 from __future__ import annotations
 
 import csv
@@ -13,6 +15,11 @@ from . import Document, Driver
 def to_json(data: Any) -> str:
     """Strict JSON (a non-finite number is an error, never `Infinity`)."""
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def compact_json(value: Any) -> str:
+    """A value as JSON on one line without spaces (a CSV cell)."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
 class AnswerKey(Driver):
@@ -34,10 +41,14 @@ def _write_key(documents: list[Document], folder: Path) -> None:
     (folder / "answer-key.json").write_text(to_json({"title": documents[0].title, "variants": key}), encoding="utf-8")
     with open(folder / "answer-key.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["variant", "seed", "problem", "answer", "value", "relative_tolerance", "absolute_tolerance"])
+        writer.writerow(["variant", "seed", "problem", "answer", "value", "relative_tolerance", "absolute_tolerance",
+                         "sigfigs", "decimal_places", "detects"])
         for entry in key:
             for problem in entry["problems"]:
                 for answer in problem["answers"]:
+                    tolerance = answer["tolerance"]
+                    detects = [m["name"] for m in problem.get("mistakes", ()) if answer["name"] in m["answers"]]
                     writer.writerow([entry["variant"], entry["seed"], problem["problem"], answer["name"],
-                                     to_json(answer["value"]).strip().replace("\n", "").replace(" ", ""),
-                                     answer["tolerance"]["relative"], answer["tolerance"]["absolute"]])
+                                     compact_json(answer["value"]), tolerance.get("relative", ""),
+                                     tolerance.get("absolute", ""), tolerance.get("sigfigs", ""),
+                                     tolerance.get("decimal_places", ""), " ".join(detects)])
