@@ -216,8 +216,8 @@ def targets() -> None:
         _line("  watch mode", watch_rebuild(problem, work / "watched"), "s",
               "rebuild after a save in a warm `python -m solvers watch` process (new numbers, torch verifying)")
 
-        variants = ("--variants", str(VARIANT_COUNTS[-1]))
-        shutil.rmtree(work / "cache")
+        variants, out = ("--variants", str(VARIANT_COUNTS[-1])), work / "variants"
+        shutil.rmtree(work / "cache", ignore_errors=True)
         off = cli_build([VARIANT_SHEET], str(out), *variants, cache_folder="off")
         empty = cli_build([VARIANT_SHEET], str(out), *variants, cache_folder=store)
         warm = cli_build([VARIANT_SHEET], str(out), *variants, cache_folder=store)
@@ -227,7 +227,6 @@ def targets() -> None:
               f"({count} documents; target <= {TARGETS['variants']}x = {limit:.2f} s: {_verdict(warm, limit)}); "
               f"cache empty {empty:.2f} s; off {off:.2f} s")
 
-        shutil.rmtree(out)
         off = cli_build([PROBLEMS], str(work / "bank-off"), cache_folder="off")
         empty = cli_build([PROBLEMS], str(work / "bank-empty"), cache_folder=store)
         warm = cli_build([PROBLEMS], str(work / "bank-warm"), cache_folder=store)
