@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 OUT    ?= build
 TEX_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk poppler-utils
 
-.PHONY: solutions test check lock bench setup tex clean
+.PHONY: solutions test check lock bench setup tex browser clean
 
 # Variants: make solutions SEED=7 VARIANTS=30, or ROSTER=students.csv SALT=course-2026.
 VARIANT_OPTIONS = $(if $(SEED),--seed $(SEED)) $(if $(VARIANTS),--variants $(VARIANTS)) \
@@ -20,7 +20,7 @@ check: setup
 lock: setup
 	$(PY) -m solvers lock problems $(VARIANT_OPTIONS)
 
-test: setup tex
+test: setup tex browser
 	$(PY) -m pytest
 
 bench: setup tex
@@ -43,6 +43,16 @@ tex:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(TEX_PACKAGES); \
 	else \
 		echo "TeX is missing. Run: sudo apt-get install -y --no-install-recommends $(TEX_PACKAGES)"; exit 1; \
+	fi
+
+# The tests look at the HTML pages as a reader does, in headless Chromium.
+browser:
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing chromium (the tests view the HTML pages in it)"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; \
+	else \
+		echo "chromium is missing. Run: sudo apt-get install -y --no-install-recommends chromium"; exit 1; \
 	fi
 
 clean:

@@ -112,6 +112,18 @@ class Activation:
             return None
         return float(self.numeric(self.derivative(z)).subs(z, 0))
 
+    def one_sided_derivatives(self) -> tuple[float, float] | None:
+        """f'(0) from the negative and from the positive side, for the piecewise activations."""
+        if self.name not in KINKED:
+            return None
+        return tuple(Activation(self.name, self.alpha, side).derivative_at_kink() for side in ("left", "right"))
+
+    @property
+    def has_kink(self) -> bool:
+        """Whether f has no derivative at 0 (its sides disagree there; not ELU with α = 1)."""
+        sides = self.one_sided_derivatives()
+        return sides is not None and sides[0] != sides[1]
+
 
 @lru_cache(maxsize=None)
 def _derivative(activation: Activation, arg) -> sympy.Expr:

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Callable
 import pydantic
 from pydantic import AfterValidator, AllowInfNan, Strict, StringConstraints
 
+from .authored import AuthoredError, segments
 from .characters import untypesettable
 from .tolerance import Rule
 
@@ -23,9 +24,25 @@ def _typesettable(text: str) -> str:
     return text
 
 
-Text = Annotated[str, AfterValidator(_typesettable)]
-Title = Annotated[str, StringConstraints(min_length=1), AfterValidator(_typesettable)]
-"""Problem text (titles, statements, notes): shown as plain text, never as markup."""
+def _authored(text: str) -> str:
+    try:
+        segments(text)
+    except AuthoredError as error:
+        raise ValueError(str(error)) from None
+    return text
+
+
+def _one_line(title: str) -> str:
+    if any(s.kind == "display" for s in segments(title)) or "\n\n" in title.strip():
+        raise ValueError("a title is one line: inline math ($…$) only, no display math or blank line")
+    return title
+
+
+Text = Annotated[str, AfterValidator(_typesettable), AfterValidator(_authored)]
+Title = Annotated[str, StringConstraints(min_length=1), AfterValidator(_typesettable), AfterValidator(_authored),
+                  AfterValidator(_one_line)]
+"""Problem text (titles, statements, notes): text with $math$, **bold** and *italic*
+(`solvers.authored`), its math checked against a whitelist when the file is read."""
 
 LARGEST = 1e6
 
@@ -51,7 +68,8 @@ class SpecBase(Model):
     """The fields every problem file has, whatever its kind."""
     title: Title
     statement: Text = ""
-    notes: Text = ""
+    notes: Text = ""  # shown to students, after the solution
+    instructor_notes: Text = ""  # shown only in the instructor key
     digits: Annotated[int, pydantic.Field(ge=2, le=12)] = 4
     tolerance: dict[str, Rule] = {}  # grading tolerance per answer name or pattern (solvers.tolerance)
 

@@ -26,7 +26,7 @@ class Quantity:
     key: str
     shape: tuple[int, int]
     symbol: F.Var | F.Partial
-    role: str = ""  # what a given is in the problem ("bias", "filter"), for mistakes that take it wrongly
+    role: str = ""  # what a given is ("bias", "filter": for mistakes; "chosen": picked by the solution, not the problem)
 
     @classmethod
     def named(cls, key: str, rows: int, cols: int, base: str, layer: int | None = None, primes: int = 0,

@@ -67,7 +67,8 @@ class Kind(Generic[SpecT, StructureT]):
         _check_finite(derivation, values)
         return Solution(name, self.name, spec.title, spec.statement, spec.notes, spec.digits, parts.givens,
                         parts.questions, parts.conventions, derivation, values,
-                        with_tolerances(parts.answers, spec.tolerance), parts.closing)
+                        with_tolerances(parts.answers, spec.tolerance), parts.closing,
+                        spec.instructor_notes)
 
 
 class NotFinite(FieldError):

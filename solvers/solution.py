@@ -41,9 +41,10 @@ class Item:
 
 
 def kink_convention(activation) -> Item:
-    """The convention item stating the derivative an activation with a kink uses at 0."""
+    """The convention item stating the derivative a piecewise activation uses at 0: the
+    chosen side's where it has a kink, the one both sides agree on where it has none."""
     return Item("kink", {"activation": activation.name, "kink": activation.kink, "alpha": activation.alpha,
-                         "value": activation.derivative_at_kink(),
+                         "value": activation.derivative_at_kink(), "has_kink": activation.has_kink,
                          "at_zero": F.Call(activation.name, F.Num(0), derivative=True)})
 
 
@@ -83,7 +84,8 @@ class Answer:
         return value.tolist()
 
     def as_json(self, digits: int) -> dict[str, Any]:
-        value = self.value.astype(int) if self.integer else (self.value != 0 if self.boolean else self.value)
+        """The answer as the key holds it (a negative zero as 0)."""
+        value = self.value.astype(int) if self.integer else (self.value != 0 if self.boolean else self.value + 0.0)
         plain = value.reshape(-1)[0].item() if value.size == 1 else value.tolist()
         if value.ndim == 2 and value.shape[1] == 1 and value.size > 1:
             plain = value[:, 0].tolist()
@@ -106,6 +108,7 @@ class Solution:
     values: dict[str, np.ndarray]
     answers: list[Answer]
     closing: list[Item] = field(default_factory=list)  # shown after the steps: figures, exact forms
+    instructor_notes: str = ""  # shown in the instructor key only
 
 
 def with_tolerances(answers: list[Answer], rules: dict[str, T.Rule]) -> list[Answer]:

@@ -19,12 +19,14 @@ def test_random_chains_and_unknowns_match_torch(height, width, layers, unknown):
     chain = [{"type": t, "kernel": k, "stride": s, "padding": min(p, k // 2) if t != "conv" else p,
               **({"filters": 2, "dilation": d} if t == "conv" else {})} for t, k, s, p, d in layers]
     data = {"input": {"channels": 2, "height": height, "width": width}, "layers": chain,
-            "solve_for": [{"layer": 1, "unknown": unknown, "output": "same", "changes": {"stride": 1}}]}
+            "solve_for": [{"layer": 1, "unknown": unknown, "output": "same", "changes": {"stride": 1}}],
+            "ask": {"shapes": False}}  # the shapes would give the unknown away
     try:
         problem = spec(data)
         conv_shape.check(problem)
     except conv_shape.FieldError:
-        data.pop("solve_for")  # not every chain has a unique same-size answer
+        data.pop("solve_for")  # not every chain has a unique same-size answer: its shapes, then
+        data.pop("ask")
         problem = spec(data)
         try:
             conv_shape.check(problem)
@@ -47,6 +49,8 @@ def test_random_chains_and_unknowns_match_torch(height, width, layers, unknown):
     ([{"type": "conv", "filters": 1, "kernel": 2}], [{"layer": 1, "unknown": "kernel", "output": "same",
                                                       "changes": {"padding": 1, "stride": 2}}],
      "solve_for[0].output", "no kernel value gives 5×5"),
+    ([{"type": "conv", "filters": 1, "kernel": 3, "padding": 1}], [{"layer": 1, "unknown": "kernel", "output": "same"}],
+     "solve_for[0]", "would give away"),
 ])
 def test_bad_conv_problems_name_the_field(load_error, layers, solve_for, field, fragment):
     error = load_error({"kind": "conv_shape", "title": "t", "input": {"channels": 1, "height": 5, "width": 5},

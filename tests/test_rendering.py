@@ -12,7 +12,9 @@ import yaml
 from solvers import build, timing
 
 ROOT = Path(__file__).resolve().parents[1]
-HOSTILE = r"50% of x_1 & y #2 \input{/etc/passwd} <script>alert(1)</script> $x$ ~ ^{}"
+HOSTILE = r"50% of x_1 & y #2 \\input{/etc/passwd} <script>alert(1)</script> \$x\$ ~ ^{} [[figure x]] \*\*no\*\*"
+SHOWN = r"50% of x_1 & y #2 \input{/etc/passwd} <script>alert(1)</script> $x$ ~ ^{} [[figure x]] **no**"
+"""Problem text with every character LaTeX, HTML or our markup would act on, written literally."""
 
 
 def pdf_text(pdf: Path) -> str:
@@ -32,7 +34,8 @@ def bank(tmp_path_factory):
 def hostile(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hostile")
     data = yaml.safe_load((ROOT / "problems/loss-and-backprop/q1-logistic-regression.yaml").read_text())
-    data.update(title=HOSTILE, statement=HOSTILE + "\n\nSecond paragraph.", notes=HOSTILE)
+    data.update(title=HOSTILE, statement=HOSTILE + "\n\nSecond paragraph.", notes=HOSTILE,
+                instructor_notes=HOSTILE)
     (folder / "hostile.yaml").write_text(yaml.safe_dump(data))
     out = folder / "out"
     build.build([folder / "hostile.yaml"], out)
@@ -51,14 +54,14 @@ def test_every_set_has_its_four_outputs(bank):
 
 def test_each_document_needs_one_pdflatex_run(bank):
     out, names, counts = bank
-    assert counts["pdflatex runs"] == 2 * len(names)
+    assert counts["pdflatex runs"] == 3 * len(names)  # questions, solutions, instructor key
 
 
 @pytest.mark.parametrize("folder, shown", [
-    ("loss-and-backprop", ["0.01051", "0.9895", "4.55", "1.301", "0.364", "0.3637", "0.2723", "1.308"]),
+    ("loss-and-backprop", ["0.01051", "0.9895", "4.550", "1.301", "0.3640", "0.3637", "0.2723", "1.308"]),
     ("relu-networks", ["−8", "12", "6.914 × 10"]),
     ("softmax-network", ["0.6931", "0.4404", "0.8808"]),
-    ("convolution-shapes", ["layer1.shape", "layer8.shape", "256"]),
+    ("convolution-shapes", ["Problem 3: The filter size", "128", "256"]),
     ("activation-functions", ["−0.7769", "0.5488", "is false", "the unit has died"]),
 ])
 def test_solution_pdf_shows_the_answers(bank, folder, shown):
@@ -66,6 +69,34 @@ def test_solution_pdf_shows_the_answers(bank, folder, shown):
     for value in shown:
         assert value in text, value
     assert "Answers" in text and "Conventions" in text
+
+
+def last_lines(pdf: Path) -> list[str]:
+    """The last line of text of each page, page numbers left out."""
+    pages = pdf_text(pdf).split("\f")[:-1]
+    return [([line.strip() for line in page.splitlines() if line.strip() and not line.strip().isdigit()] or [""])[-1]
+            for page in pages]
+
+
+def test_no_page_ends_on_a_lead_in_sentence(bank):
+    """A sentence announcing a display ("Pre-activation of layer 1:") stays on the display's page."""
+    out, names, _ = bank
+    stranded = [f"{name}/{pdf} p{page}: {line}" for name in names
+                for pdf in ("questions.pdf", "solutions.pdf", "instructor-key.pdf")
+                for page, line in enumerate(last_lines(out / name / pdf), 1) if line.endswith(":")]
+    assert stranded == []
+
+
+def test_answer_key_names_and_instructor_notes_are_for_instructors_only(bank):
+    out = bank[0] / "loss-and-backprop"
+    student, instructor = (pdf_text(out / f"{name}.pdf") for name in ("solutions", "instructor-key"))
+    note = "A handwritten solution of this problem reports the softmax outputs"
+    assert "forward.z1" in instructor and "Answer key name" in instructor and note in " ".join(instructor.split())
+    assert "forward.z1" not in student and "Answer key name" not in student and note not in " ".join(student.split())
+    assert "Given values" in instructor and "Given values" not in student
+    html = (out / "solutions.html").read_text(), (out / "instructor-key.html").read_text()
+    assert "forward.z1" not in html[0] and "handwritten" not in html[0]
+    assert "forward.z1" in html[1] and "handwritten" in html[1]
 
 
 def test_questions_pdf_asks_without_answering(bank):
@@ -109,7 +140,8 @@ def test_problem_text_is_escaped_in_latex(hostile):
     assert r"\input{/etc/passwd}" not in source
     assert r"\textbackslash{}input\{/etc/passwd\}" in source
     text = " ".join(pdf_text(hostile / "solutions.pdf").split())
-    assert r"50% of x_1 & y #2 \input{/etc/passwd} <script>alert(1)</script> $x$ ~ ^{}" in text
+    assert SHOWN in text
+    assert SHOWN in " ".join(pdf_text(hostile / "instructor-key.pdf").split())
 
 
 def test_problem_text_is_escaped_in_html(hostile):

@@ -208,8 +208,8 @@ GOOD = "kind: softmax\ntitle: t\n"
     ("z: [1, 2]\nstatements: [{text: a, claim: naive_overflows}]\n", "statements[0].claim", "stability"),
     ("z: [1, 2]\noverflow: [1000, 0]\nstatements: [{text: a, claim: faster}]\n", "statements[0].claim",
      "shift_changes_output"),
-    ("z: [1, 2]\noverflow: [1000, 0]\nstatements: [{text: '**a**', claim: naive_overflows}]\n",
-     "statements[0].text", "plain text"),
+    ("z: [1, 2]\noverflow: [1000, 0]\nstatements: [{text: '**a', claim: naive_overflows}]\n",
+     "statements[0].text", "opened but not closed"),
     ("z: [1, 2]\nscores: [1, 2]\n", "scores", "not a known field"),
 ])
 def test_bad_inputs_name_the_field(tmp_path, body, field, fragment):

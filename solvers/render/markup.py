@@ -3,11 +3,12 @@
 Prose templates produce plain text with math in it:
 - `\\( ... \\)` inline math, `\\[ ... \\]` display math, `\\begin{align*} ... \\end{align*}`
   a display of aligned lines; the math is LaTeX made by `MathPrinter`;
-- `**...**` bold text; a blank line ends a paragraph;
+- `**...**` bold text, `*...*` italic text (also around math); a blank line ends a paragraph;
 - `[[figure NAME]]`, a block of its own: a figure of the solution.
 Everything else is text, which each output format escapes in its own way. A driver
-translates markup with `translate`, giving one function for text, one for math and one for
-a figure; problem text (titles, statements) never passes through markup.
+translates markup with `translate`, giving one function for text (with its emphasis), one
+for math and one for a figure. Problem text (`solvers.authored`) becomes markup through
+`from_authored`, its text pieces made `literal` so that nothing in them reads as markup.
 """
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from ..authored import segments
+
 MATH = re.compile(r"\\\((?P<inline>.+?)\\\)|\\\[(?P<display>.+?)\\\]|(?P<align>\\begin\{align\*\}.+?\\end\{align\*\})",
                   re.DOTALL)
-BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+EMPHASIS = re.compile(r"\*\*|\*")
 FIGURE = re.compile(r"\[\[figure ([A-Za-z0-9-]+)\]\]")
 
 
@@ -43,27 +46,75 @@ def figure_token(filename: str) -> str:
     return f"\n\n[[figure {filename}]]\n\n"
 
 
-def bold_parts(text: str) -> list[tuple[str, bool]]:
-    """Text (inner whitespace folded) cut into (piece, is bold) parts."""
-    parts = BOLD.split(re.sub(r"\s+", " ", text))
-    return [(p, i % 2 == 1) for i, p in enumerate(parts)]
+@dataclass(frozen=True)
+class Style:
+    """The emphasis a piece of text is set in."""
+    bold: bool = False
+    italic: bool = False
 
 
-def translate(markup: str, text: Callable[[str], str], math: Callable[[Math], str],
+LITERAL = {"\\": "\ue000b", "*": "\ue000s", "[": "\ue000l"}
+"""Characters of literal text written as private-use tokens (problem text cannot contain
+private-use characters), so that no `\\(`, `**` or `[[figure` in it is read as markup."""
+
+
+def literal(text: str) -> str:
+    """Markup that shows exactly `text`."""
+    return "".join(LITERAL.get(c, c) for c in text)
+
+
+def _shown(text: str) -> str:
+    for character, token in LITERAL.items():
+        text = text.replace(token, character)
+    return text
+
+
+def from_authored(text: str) -> str:
+    """Problem text (checked when the file was read) as markup."""
+    out, style = [], Style()
+    for segment in segments(text):
+        if segment.kind != "text":
+            out.append(r"\(" + segment.content + r"\)" if segment.kind == "inline"
+                       else "\n\n\\[" + segment.content + "\\]\n\n")
+            continue
+        out.append(("**" if segment.bold != style.bold else "") + ("*" if segment.italic != style.italic else ""))
+        style = Style(segment.bold, segment.italic)
+        out.append(literal(segment.content))
+    out.append(("**" if style.bold else "") + ("*" if style.italic else ""))
+    return "".join(out)
+
+
+def styled_parts(text: str, style: Style = Style()) -> tuple[list[tuple[str, Style]], Style]:
+    """Text (inner whitespace folded) cut into (piece, its style) parts, starting in `style`;
+    also the style in force at its end."""
+    parts = []
+    position = 0
+    text = re.sub(r"\s+", " ", text)
+    for match in EMPHASIS.finditer(text):
+        parts.append((_shown(text[position:match.start()]), style))
+        style = Style(not style.bold, style.italic) if match.group(0) == "**" else Style(style.bold, not style.italic)
+        position = match.end()
+    parts.append((_shown(text[position:]), style))
+    return [(piece, s) for piece, s in parts if piece], style
+
+
+def translate(markup: str, text: Callable[[str, Style], str], math: Callable[[Math], str],
               figure: Callable[[str], str]) -> list[str]:
-    """Each block of `markup` (a paragraph, a display or a figure) in an output format."""
+    """Each block of `markup` (a paragraph, a display or a figure) in an output format;
+    `text` is called for each piece of text with its emphasis."""
     out = []
     for block in blocks(markup):
         found = FIGURE.fullmatch(block)
         if found:
             out.append(figure(found.group(1)))
             continue
-        pieces, position = [], 0
-        for match in MATH.finditer(block):
-            pieces.append(text(block[position:match.start()]))
-            pieces.append(math(_math(match)))
-            position = match.end()
-        pieces.append(text(block[position:]))
+        pieces, position, style = [], 0, Style()
+        for match in list(MATH.finditer(block)) + [None]:
+            parts, style = styled_parts(block[position:match.start() if match else len(block)], style)
+            pieces.extend(text(piece, s) for piece, s in parts)
+            if match:
+                pieces.append(math(_math(match)))
+                position = match.end()
         out.append("".join(pieces).strip())
     return out
 

@@ -27,14 +27,14 @@ FUNCTION_NAMES = {
 
 
 def format_number(value: float, digits: int) -> str:
-    """`value` to `digits` significant digits, as LaTeX (10^k notation when tiny or huge)."""
+    """`value` to `digits` significant digits, as LaTeX (10^k notation when tiny or huge). A
+    whole number is written exactly; any other keeps its trailing zeros (0.3640, 1.000), so
+    every number shows the digits it was rounded to."""
     if not math.isfinite(value):
         return r"\infty" if value > 0 else (r"-\infty" if value < 0 else r"\mathrm{NaN}")
     if value == int(value) and abs(value) < 1e15:  # whole numbers exactly (float64 is exact below 2^53)
         return str(int(value))
-    text = f"{value:.{digits}g}"
-    if "e" not in text and "." not in text:  # rounds to a whole number but is not one: show the digits
-        text = f"{value:#.{digits}g}"
+    text = f"{value:#.{digits}g}".rstrip(".")
     if "e" in text:
         mantissa, exponent = text.split("e")
         return rf"{mantissa} \times 10^{{{int(exponent)}}}"

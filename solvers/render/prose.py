@@ -137,8 +137,8 @@ class RenderedProblem:
     """One problem as neutral markup, ready for any output format."""
     name: str
     title: str
-    statement: list[str]
-    notes: list[str]
+    statement: str
+    notes: str
     givens: list[str]
     questions: list[str]
     conventions: list[str]
@@ -146,6 +146,8 @@ class RenderedProblem:
     answers: list[tuple[str, str, str]]
     closing: list[str] = field(default_factory=list)
     figures: dict[str, Figure] = field(default_factory=dict)  # file name → the drawing (drivers draw it)
+    instructor_notes: str = ""
+    given_values: list[tuple[str, str, str]] = field(default_factory=list)  # (key, symbol, value) of each given
 
 
 @dataclass
@@ -168,6 +170,7 @@ def _environment(folder: Path) -> jinja2.Environment:
     env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, autoescape=False, keep_trailing_newline=True)
     env.globals["activation_name"] = activation_name
+    env.filters["authored"] = markup.from_authored
     for what in CATEGORIES:
         clash = sorted(_macros(env, f"kind/{what}.j2") & _macros(env, f"shared/{what}.j2"))
         if clash:
@@ -213,10 +216,14 @@ def prepare(solution: Solution, figure_prefix: str = "fig") -> RenderedProblem:
     sections = [(render("sections", section), [render("steps", step) for step in section.steps])
                 for section in solution.derivation.sections]
     answers = [(answer.name, m.tex(answer.label), _answer_value(m, answer)) for answer in solution.answers]
-    rendered = RenderedProblem(solution.name, solution.title, markup.paragraphs(solution.statement),
-                               markup.paragraphs(solution.notes), [render("givens", g) for g in solution.givens],
+    given_values = [(q.key, m.tex(q), m.num(q)) for q in solution.derivation.givens]
+    rendered = RenderedProblem(solution.name, markup.from_authored(solution.title),
+                               markup.from_authored(solution.statement), markup.from_authored(solution.notes),
+                               [render("givens", g) for g in solution.givens],
                                [render("questions", q) for q in solution.questions],
                                [render("conventions", c) for c in solution.conventions], sections, answers,
-                               closing=[render("closing", c) for c in solution.closing])
+                               closing=[render("closing", c) for c in solution.closing],
+                               instructor_notes=markup.from_authored(solution.instructor_notes),
+                               given_values=given_values)
     rendered.figures = dict(m.figures_used)
     return rendered

@@ -132,7 +132,8 @@ class Structure:
 
 def _facts(act: Activation) -> dict:
     z = sympy.Symbol("z")
-    return {"activation": act.name, "alpha": act.alpha, "kink": act.kink, "at_kink": act.derivative_at_kink(),
+    return {"activation": act.name, "alpha": act.alpha, "kink": act.kink,
+            "at_kink": act.derivative_at_kink() if act.has_kink else None,
             "function": F.Call(act.name, F.Var("z", "z")), "definition": act.definition(z),
             "derivative_call": F.Call(act.name, F.Var("z", "z"), derivative=True), "derivative": act.derivative(z)}
 
@@ -270,7 +271,11 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
     if spec.dead_relu:
         answers += [Answer(f"dead_relu.{g}.{n}", f"{g}_{n}", by_key[f"{g}_{n}"].symbol, values[f"{g}_{n}"])
                     for n in DEAD_FAMILY for g in ("gw", "gb")]
-    questions = [Item(kind_, {}) for kind_, present in (("activation_derivatives", spec.functions),
+    functions = [activation(f, spec.kink) for f in spec.functions]
+    asked = {"activation_derivatives": {"functions": functions}, "activation_points": {},
+             "activation_chain": {"bias": bool(spec.chain and spec.chain.b is not None)}, "activation_compare": {},
+             "dead_relu": {}}
+    questions = [Item(kind_, asked[kind_]) for kind_, present in (("activation_derivatives", spec.functions),
                  ("activation_points", spec.points), ("activation_chain", spec.chain),
                  ("activation_compare", spec.compare), ("dead_relu", spec.dead_relu)) if present]
     givens = []
@@ -284,9 +289,10 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
     for i, c in enumerate(spec.compare):
         givens.append(Item("comparison", {"index": i + 1, "left": F.Call(c.greater.name, F.Num(c.at), True),
                                           "right": F.Call(c.than.name, F.Num(c.at), True)}))
-    kinked = sorted({a.name for a in structure(spec).activations if a.derivative_at_kink() is not None}
-                    | ({"relu", "leaky_relu", "elu"} if spec.dead_relu else set()))
-    conventions = [kink_convention(Activation(n, DEFAULT_ALPHA.get(n), spec.kink)) for n in kinked]
+    used = list(structure(spec).activations) + ([Activation(n, DEFAULT_ALPHA.get(n), spec.kink) for n in DEAD_FAMILY]
+                                                 if spec.dead_relu else [])
+    kinked = sorted({a for a in used if a.one_sided_derivatives() is not None}, key=lambda a: (a.name, a.alpha or 0.0))
+    conventions = [kink_convention(a) for a in kinked]
     return Parts(givens, questions, conventions, answers)
 
 

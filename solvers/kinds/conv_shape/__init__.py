@@ -84,6 +84,9 @@ def check(spec: Spec) -> None:
     sizes_in = _check_layers(spec)
     for i, question in enumerate(spec.solve_for):
         _check_unknown(spec, question, sizes_in, f"solve_for[{i}]")
+        if spec.ask.shapes:
+            raise FieldError(f"solve_for[{i}]", f"asks for the {question.unknown} of layer {question.layer}, which "
+                             "the shapes asked (ask.shapes) would give away; expected ask: {shapes: false}")
 
 
 def input_sizes(spec: Spec) -> list[tuple[int, int]]:
@@ -170,13 +173,16 @@ def _check_unknown(spec: Spec, question: Unknown, sizes_in, where: str) -> None:
 
 @dataclass(frozen=True)
 class Structure:
-    """The layer types in order and the unknown of each solve_for question."""
+    """The layer types in order, whether their shapes are asked, and the unknown of each
+    solve_for question."""
     layer_types: tuple[str, ...]
     unknowns: tuple[str, ...]
+    shapes: bool = True
 
 
 def structure(spec: Spec) -> Structure:
-    return Structure(tuple(layer.type for layer in spec.layers), tuple(q.unknown for q in spec.solve_for))
+    return Structure(tuple(layer.type for layer in spec.layers), tuple(q.unknown for q in spec.solve_for),
+                     spec.ask.shapes)
 
 
 def derive(structure: Structure) -> Derivation:
@@ -184,7 +190,7 @@ def derive(structure: Structure) -> Derivation:
     layer's stride, hence the parameter's full name)."""
     givens = [Quantity.named(f"{d}0", 1, 1, d, 0) for d in "CHW"]
     sections, previous = [], {"C": givens[0], "H": givens[1], "W": givens[2]}
-    for l, type_ in enumerate(structure.layer_types, 1):
+    for l, type_ in enumerate(structure.layer_types if structure.shapes else (), 1):
         params = {f"{name}{dim}": Quantity.named(f"{name}{l}{dim}", 1, 1, f"{name}_{dim}", l)
                   for name in "kspd" for dim, _, _ in DIMENSIONS}
         givens += params.values()
@@ -237,7 +243,7 @@ def _unknown_section(i: int, unknown: str, givens: list) -> Section:
 
 def given_values(spec: Spec) -> dict[str, np.ndarray]:
     values = {"C0": spec.input.channels, "H0": spec.input.height, "W0": spec.input.width}
-    for l, layer in enumerate(spec.layers, 1):
+    for l, layer in enumerate(spec.layers if spec.ask.shapes else (), 1):
         for name, (h, w) in hyperparameters(layer).items():
             values[f"{name}{l}h"], values[f"{name}{l}w"] = h, w
         if layer.type == "conv":
@@ -255,6 +261,7 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
     shape = {l: tuple(F.Var(f"{d}{l}", d, "scalar", l) for d in "CHW") for l in range(len(spec.layers) + 1)}
     givens = [Item("feature_map", {"shape": shape[0]})]
     givens += [Item("conv_layer", {"layer": l, "type": layer.type, "filters": layer.filters,
+                                   "unknown": {q.unknown for q in spec.solve_for if q.layer == l},
                                    **{n: list(v) for n, v in hyperparameters(layer).items()}})
                for l, layer in enumerate(spec.layers, 1)]
     questions = [Item("shapes", {"layers": len(spec.layers)})] if spec.ask.shapes else []
@@ -263,7 +270,7 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
         conventions.append(Item("pool_stride"))
     answers = [Answer(f"layer{l}.shape", f"C{l}", F.Grid(tuple((v,) for v in shape[l])),
                       np.array([[values[f"{d}{l}"][0, 0]] for d in "CHW"]), integer=True)
-               for l in range(1, len(spec.layers) + 1)]
+               for l in range(1, len(spec.layers) + 1) if spec.ask.shapes]
     for i, question in enumerate(spec.solve_for):
         key = f"q{i}{UNKNOWNS[question.unknown]}"
         label = F.Var(key, UNKNOWNS[question.unknown])

@@ -149,7 +149,7 @@ def _points_section(points: PointsOnLine, W: Quantity, b: Quantity, givens: list
     x1, x2 = sympy.symbols("x_1 x_2", real=True)
     w1, w2, bj = W.elements[0, j], W.elements[1, j], b.elements[j]
     (solved,) = sympy.solve(sympy.Eq(w1 * x1 + w2 * x2 + bj, 0), x2 if free == "x2" else x1)
-    T = Quantity.named(f"T{unit}", count, 1, "t")
+    T = Quantity.named(f"T{unit}", count, 1, "t", role="chosen")  # any points do: the solution picks these
     givens.append(T)
     P = Quantity.named(f"P{unit}", 2, count, "P")
     rows = []

@@ -202,7 +202,8 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
     answers, closing, givens, questions = [], [], [], []
     if spec.bump:
         givens.append(Item("bump_given", {"h": F.Var("h", "h"), "d": F.Var("d", "delta"), "k": F.Var("k", "k")}))
-        questions.append(Item("bump_weights", {}))
+        points = derivation.quantities["xt"].symbol if spec.bump.points else None
+        questions.append(Item("bump_weights", {"points": points}))
         answers.append(Answer("bump.weights", "wb", F.Var("wb", "theta", "vector"), values["wb"]))
         if spec.bump.points:
             answers.append(Answer("bump.values", "ft", F.Var("ft", "f", "vector"), values["ft"]))

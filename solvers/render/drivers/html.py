@@ -3,6 +3,7 @@ time (latex2mathml), figures as inline SVG; no scripts, works offline."""
 from __future__ import annotations
 
 import html
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -10,24 +11,32 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from .. import figures, markup
+from .. import figures, markup, mathml
 from . import Document, Driver, templates
 
 
 @lru_cache(maxsize=65536)
 def math_to_mathml(latex: str, display: bool = False) -> str:
-    """MathML for LaTeX math (cached: variants repeat most formulas)."""
-    from latex2mathml.converter import convert as latex_to_mathml
-    return latex_to_mathml(latex, display="block" if display else "inline")
+    """MathML for LaTeX math, as browsers should show it (cached: variants repeat most formulas)."""
+    return mathml.convert(latex, display)
 
 
-def _text(text: str) -> str:
-    return "".join("<strong>" + html.escape(p) + "</strong>" if bold else html.escape(p)
-                   for p, bold in markup.bold_parts(text))
+def _text(text: str, style: markup.Style) -> str:
+    text = html.escape(text)
+    if style.italic:
+        text = f"<em>{text}</em>"
+    return f"<strong>{text}</strong>" if style.bold else text
+
+
+WIDE_CHARACTERS = 24  # inline math showing more characters than this (or a matrix) may be wider than a phone
 
 
 def _math(math: markup.Math) -> str:
-    return math_to_mathml(math.latex.strip(), display=math.mode != "inline")
+    shown = math_to_mathml(math.latex.strip(), display=math.mode != "inline")
+    if math.mode == "inline" and ("<mtable" in shown or len(html.unescape(re.sub(r"<[^>]+>", "", shown)))
+                                  > WIDE_CHARACTERS):
+        shown = shown.replace("<math", '<math class="wide"', 1)  # its own scroll box (see the page's style)
+    return shown
 
 
 def to_html(text: str, svgs: dict[str, str] | None = None) -> str:
@@ -37,8 +46,14 @@ def to_html(text: str, svgs: dict[str, str] | None = None) -> str:
                      else f"<p>{b}</p>" for b in blocks)
 
 
+def inline_html(text: str) -> str:
+    """Markup of one line (a title) as HTML without a paragraph around it."""
+    return " ".join(markup.translate(text, _text, _math, lambda name: ""))
+
+
 def _environment() -> jinja2.Environment:
     env = templates("html", autoescape=True)
+    env.filters["inline"] = lambda text: Markup(inline_html(text))
     env.filters["prose"] = jinja2.pass_context(lambda context, text: Markup(to_html(text, context["svgs"])))
     env.filters["mathml"] = lambda tex: Markup(math_to_mathml(tex))
     return env
@@ -50,12 +65,18 @@ HTML = _environment()
 class Html(Driver):
     name = "html"
 
-    def render(self, document: Document) -> str:
+    def render(self, document: Document) -> dict[str, str]:
+        """solutions.html and instructor-key.html of the document."""
         svgs = self.figures(document, figures.to_svg)
-        return HTML.get_template("solutions.html.j2").render(title=document.title, label=document.label,
-                                                             problems=document.problems, svgs=svgs)
+        template = HTML.get_template("solutions.html.j2")
+        return {name: template.render(title=document.title, label=document.label, problems=document.problems,
+                                      svgs=svgs, instructor=instructor) for name, instructor in PAGES.items()}
 
     def write(self, rendered: list[tuple[Document, Any]], folder: Path) -> list:
-        for document, page in rendered:
-            (self.own_folder(folder, document) / "solutions.html").write_text(page, encoding="utf-8")
+        for document, pages in rendered:
+            for name, page in pages.items():
+                (self.own_folder(folder, document) / f"{name}.html").write_text(page, encoding="utf-8")
         return []
+
+
+PAGES = {"solutions": False, "instructor-key": True}  # file name -> whether it is for instructors

@@ -25,7 +25,9 @@ LATEX_SPECIALS = {
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
 }
 EXACT = {"`": r"\textasciigrave{}"}
-DOCUMENTS = ("questions", "solutions")
+DOCUMENTS = {  # file name -> template, and whether it is for instructors
+    "questions": ("questions.tex.j2", False), "solutions": ("solutions.tex.j2", False),
+    "instructor-key": ("solutions.tex.j2", True)}
 TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk"
 BYPRODUCTS = ("*.aux", "*.log", "*.fls", "*.fdb_latexmk", "*.pages")
 
@@ -35,14 +37,14 @@ LIGATURES = {("-", "-"), (",", ","), ("'", "'")}
 written as itself, so `` and !` do not join either; a lone ' stays a typographic apostrophe)."""
 
 
-def latex_escape(text: str, exact: bool = True) -> str:
-    """Plain text as LaTeX that prints that text: nothing in it is a command and, `exact`
-    (problem text), no two characters join into a ligature; our own prose (not `exact`) may."""
+def latex_escape(text: str) -> str:
+    """Plain text as LaTeX that prints that text: nothing in it is a command and no two
+    characters join into a ligature."""
     out = []
     for c, after in zip(text, text[1:] + " "):
-        if exact and (c, after) in LIGATURES:
+        if (c, after) in LIGATURES:
             out.append(c + "{}")
-        elif exact and c in EXACT:
+        elif c in EXACT:
             out.append(EXACT[c])
         elif c in LATEX_SPECIALS:
             out.append(LATEX_SPECIALS[c])
@@ -55,9 +57,11 @@ def latex_escape(text: str, exact: bool = True) -> str:
     return "".join(out)
 
 
-def _text(text: str) -> str:
-    return "".join(r"\textbf{" + latex_escape(p, exact=False) + "}" if bold else latex_escape(p, exact=False)
-                   for p, bold in markup.bold_parts(text))
+def _text(text: str, style: markup.Style) -> str:
+    text = latex_escape(text)
+    if style.italic:
+        text = r"\textit{" + text + "}"
+    return r"\textbf{" + text + "}" if style.bold else text
 
 
 def _math(math: markup.Math) -> str:
@@ -70,8 +74,18 @@ def _figure(name: str) -> str:
 
 
 def to_latex(text: str) -> str:
-    """Neutral markup as LaTeX (a figure is figures/NAME.pdf beside the document)."""
-    return "\n\n".join(markup.translate(text, _text, _math, _figure))
+    """Neutral markup as LaTeX (a figure is figures/NAME.pdf beside the document). A display
+    continues the paragraph before it, and a paragraph ending in a colon allows no page break
+    after it, so that no page break separates a lead-in sentence from what it announces."""
+    blocks = markup.translate(text, _text, _math, _figure)
+    return "".join(block + ("\n" if after.startswith(DISPLAYS) else LEAD_IN if block.endswith(":") else "\n\n")
+                   for block, after in zip(blocks, blocks[1:] + [""])).strip()
+
+
+LEAD_IN = "\n\\nopagebreak\n\n"  # after a paragraph ending in a colon: what it announces follows on its page
+
+
+DISPLAYS = (r"\[", r"\begin{align*}")
 
 
 def _environment() -> jinja2.Environment:
@@ -100,9 +114,9 @@ class Latex(Driver):
                 (folder / "figures" / f"{name}.pdf").write_bytes(pdf)
         documents = [replace(d, problems=output["problems"]) for d, output in rendered]
         pending = []
-        for name in DOCUMENTS:
+        for name, (template, instructor) in DOCUMENTS.items():
             tex = folder / f"{name}.tex"
-            tex.write_text(render_document(f"{name}.tex.j2", documents[0].title, documents))
+            tex.write_text(render_document(template, documents[0].title, documents, instructor))
             pending.append((tex, documents))
         return pending
 
@@ -133,9 +147,9 @@ def _compile(work: tuple[Path, list[Document]]) -> Path:
         raise LatexError(f"{documents[0].source}: {error}") from None
 
 
-def render_document(template: str, title: str, documents: list[Document]) -> str:
+def render_document(template: str, title: str, documents: list[Document], instructor: bool = False) -> str:
     """A LaTeX document of one or more variants, each starting on a new page."""
-    return LATEX.get_template(template).render(title=title, variants=documents)
+    return LATEX.get_template(template).render(title=title, variants=documents, instructor=instructor)
 
 
 def split_pdf(pdf: Path, documents: list[Document]) -> None:

@@ -21,8 +21,13 @@ def markdown_escape(text: str) -> str:
     return SPECIALS.sub(r"\\\1", text)
 
 
-def _text(text: str) -> str:
-    return "".join(f"**{markdown_escape(p)}**" if bold else markdown_escape(p) for p, bold in markup.bold_parts(text))
+def _text(text: str, style: markup.Style) -> str:
+    mark = ("**" if style.bold else "") + ("*" if style.italic else "")
+    core = text.strip()
+    if not mark or not core:
+        return markdown_escape(text)
+    before, after = text[:len(text) - len(text.lstrip())], text[len(text.rstrip()):]
+    return f"{before}{mark}{markdown_escape(core)}{mark[::-1]}{after}"
 
 
 def _math(math: markup.Math) -> str:

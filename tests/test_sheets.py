@@ -1,0 +1,65 @@
+"""What a sheet says around its numbers: every given the solution uses is on the question sheet,
+numbers keep the digits they were rounded to, answers never hold -0, conventions follow the
+actual parameters."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from solvers import variants
+from solvers.activations import Activation
+from solvers.render import prose
+from solvers.render.printer import format_number
+from solvers.solution import Answer
+
+ROOT = Path(__file__).resolve().parents[1]
+BANK = sorted(p for p in (ROOT / "problems").glob("*/*.yaml") if p.name != "sheet.yaml")
+
+
+def _used(solution) -> list:
+    """The givens some step of the derivation computes with (and that the problem gives)."""
+    symbols = set().union(*(step.compute.free_symbols for step in solution.derivation.steps))
+    return [q for q in solution.derivation.givens
+            if q.role != "chosen" and symbols & set(q.elements.free_symbols)]
+
+
+@pytest.mark.parametrize("path", BANK, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_given_the_solution_uses_is_on_the_question_sheet(path):
+    _, solution = variants.instantiate(variants.read(path), 1)
+    shown = prose.prepare(solution)
+    sheet = " ".join([shown.statement, *shown.givens, *shown.questions])
+    m = prose.MathContext(solution.values, solution.digits)
+    missing = [q.key for q in _used(solution) if m.num(q) not in sheet and m.tex(q) not in sheet]
+    assert missing == []
+
+
+def test_a_given_the_question_asks_for_is_not_printed_on_the_sheet():
+    _, solution = variants.instantiate(variants.read(ROOT / "problems/convolution-shapes/q3-same-padding.yaml"), 1)
+    layer = prose.prepare(solution).givens[1]
+    assert "kernel unknown" in layer and "5 \\times 5" not in layer
+
+
+@pytest.mark.parametrize("value, digits, shown", [
+    (0.364, 4, "0.3640"), (0.42, 4, "0.4200"), (0.0614, 4, "0.06140"), (1.30097, 4, "1.301"),
+    (0.99999, 4, "1.000"), (2.0, 4, "2"), (-0.0, 4, "0"), (1.5e-7, 3, r"1.50 \times 10^{-7}"), (12345.6, 5, "12346"),
+])
+def test_numbers_keep_the_digits_they_are_rounded_to(value, digits, shown):
+    assert format_number(value, digits) == shown
+
+
+def test_the_answer_key_never_holds_a_negative_zero():
+    answer = Answer("a", "a", None, np.array([[-0.0], [4.2]]))
+    assert [str(v) for v in answer.as_json(4)["value"]] == ["0.0", "4.2"]
+
+
+@pytest.mark.parametrize("name, alpha, kink", [("relu", None, True), ("leaky_relu", 0.01, True),
+                                               ("elu", 1.0, False), ("elu", 0.5, True)])
+def test_a_kink_is_claimed_only_where_the_sides_disagree(name, alpha, kink):
+    assert Activation(name, alpha).has_kink is kink
+
+
+def test_elu_with_alpha_one_is_stated_differentiable_at_zero():
+    _, solution = variants.instantiate(variants.read(ROOT / "problems/activation-functions/q1-relu-family.yaml"), 1)
+    conventions = " ".join(prose.prepare(solution).conventions)
+    assert "ELU with \\( \\alpha = 1 \\) has no kink at 0" in conventions
+    assert "ELU has a kink" not in conventions and "ReLU has a kink at 0" in conventions
