@@ -390,11 +390,12 @@ def effects(problem, solution: Solution) -> list[Effect]:
 
 
 def answer_key(problems: list, solutions: list[Solution]) -> list[dict[str, Any]]:
-    """The answer key of a variant (solvers.solution.answer_key) with, per problem, the
-    mistakes it can detect and the wrong answers each gives."""
+    """The answer key of a variant (solvers.solution.answer_key) with, per problem, its
+    digits shown and the mistakes it can detect with the wrong answers each gives."""
     from .solution import answer_key as plain_key
     key = plain_key(solutions)
     for entry, problem, solution in zip(key, problems, solutions):
+        entry["digits"] = solution.digits
         entry["mistakes"] = [e.as_json() for e in effects(problem, solution)]
     return key
 

@@ -28,7 +28,7 @@ def markdown(tmp_path_factory):
 
 def test_only_the_formats_asked_for_are_written(markdown):
     assert sorted(p.name for p in (markdown / "relu-networks").iterdir() if not p.name.startswith(".")) == ["answers.json", "solutions.md"]
-    assert set(DRIVERS) == {"latex", "html", "markdown", "answers"}
+    assert set(DRIVERS) == {"latex", "html", "markdown", "answers", "moodle"}
 
 
 def test_markdown_math_is_dollar_delimited_and_every_formula_is_valid_latex(markdown):

@@ -76,7 +76,8 @@ def _registry() -> dict[str, Driver]:
     from .html import Html
     from .latex import Latex
     from .markdown import Markdown
-    return {driver.name: driver for driver in (Latex(), Html(), Markdown(), AnswerKey())}
+    from .moodle import Moodle
+    return {driver.name: driver for driver in (Latex(), Html(), Markdown(), AnswerKey(), Moodle())}
 
 
 DRIVERS: dict[str, Driver] = _registry()
