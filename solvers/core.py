@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Callable
+from typing import Annotated, Any, Callable, Literal
 
 import pydantic
 from pydantic import AfterValidator, AllowInfNan, Strict, StringConstraints
@@ -71,6 +71,7 @@ class SpecBase(Model):
     notes: Text = ""  # shown to students, after the solution
     instructor_notes: Text = ""  # shown only in the instructor key
     digits: Annotated[int, pydantic.Field(ge=2, le=12)] = 4
+    count_from: Literal[0, 1] = 1  # the sheet's first entry, unit and class (file indices count from 0)
     tolerance: dict[str, Rule] = {}  # grading tolerance per answer name or pattern (solvers.tolerance)
 
 

@@ -53,6 +53,14 @@ class Kind(Generic[SpecT, StructureT]):
     check: Callable[[SpecT], None] = lambda spec: None
     constraints: Mapping[str, Constraint] = field(default_factory=dict)
     mistakes: tuple[Any, ...] = ()  # solvers.mistakes.Mistake entries that apply to this kind
+    counts_from_zero: bool = False  # whether its sheets can number entries and classes from 0 (count_from)
+
+    def validate(self, spec: SpecT) -> None:
+        """What a schema cannot see: the kind's own `check`, and the fields every kind shares."""
+        if spec.count_from == 0 and not self.counts_from_zero:
+            raise FieldError("count_from", f"is 0, but {self.name} problems number their entries and classes "
+                             "from 1; expected 1 (or leave it out)")
+        self.check(spec)
 
     def compiled(self, structure: StructureT) -> tuple[Derivation, Evaluator]:
         """The derivation for `structure` and its evaluator, derived once (cached)."""
@@ -68,7 +76,7 @@ class Kind(Generic[SpecT, StructureT]):
         return Solution(name, self.name, spec.title, spec.statement, spec.notes, spec.digits, parts.givens,
                         parts.questions, parts.conventions, derivation, values,
                         with_tolerances(parts.answers, spec.tolerance), parts.closing,
-                        spec.instructor_notes)
+                        spec.instructor_notes, spec.count_from)
 
 
 class NotFinite(FieldError):

@@ -80,7 +80,7 @@ def validate(path: Path, kind: Kind, data: dict) -> Problem:
     """Validate a problem's (concrete) data against its kind."""
     try:
         spec = kind.Spec.model_validate(data)
-        kind.check(spec)
+        kind.validate(spec)
     except RecursionError:
         raise ProblemError(path, "", "is nested too deeply; expected numbers, lists of numbers or matrices") from None
     except pydantic.ValidationError as error:

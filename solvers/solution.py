@@ -109,6 +109,7 @@ class Solution:
     answers: list[Answer]
     closing: list[Item] = field(default_factory=list)  # shown after the steps: figures, exact forms
     instructor_notes: str = ""  # shown in the instructor key only
+    count_from: int = 1  # the number the sheet gives the first entry, unit and class
 
 
 def with_tolerances(answers: list[Answer], rules: dict[str, T.Rule]) -> list[Answer]:

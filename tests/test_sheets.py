@@ -63,3 +63,51 @@ def test_elu_with_alpha_one_is_stated_differentiable_at_zero():
     conventions = " ".join(prose.prepare(solution).conventions)
     assert "ELU with \\( \\alpha = 1 \\) has no kink at 0" in conventions
     assert "ELU has a kink" not in conventions and "ReLU has a kink at 0" in conventions
+
+
+def test_a_sheet_numbers_entries_and_classes_one_way_and_says_so():
+    _, solution = variants.instantiate(variants.read(ROOT / "problems/loss-and-backprop/q2-forward-pass.yaml"), 1)
+    shown = prose.prepare(solution)
+    text = " ".join(shown.givens + shown.conventions + [s for _, steps in shown.sections for s in steps])
+    assert "numbered from 0" in text and "class 2 one-hot" in text and "numbered from 1" not in text
+    assert "W_{0,0}" in text and "y_{2}" in text and "y_{3}" not in text
+
+
+def test_counting_from_zero_is_refused_where_a_kind_numbers_from_one(load_error):
+    error = load_error({"kind": "loss_comparison", "title": "t", "count_from": 0, "target": 1,
+                        "candidates": [[0.2, 0.8], [0.6, 0.4]]})
+    assert error.field == "count_from" and "from 1" in error.message
+
+
+def test_the_author_names_the_loss_and_writes_layers_as_subscripts(tmp_path):
+    path = tmp_path / "mazur.yaml"
+    path.write_text("""kind: network
+title: t
+network:
+  input: 1
+  layer_index: subscript
+  layers:
+    - {name: w_1, bias_name: b_1, weights: -2, bias: 3, activation: relu}
+    - {name: w_2, bias_name: b_2, weights: 3, bias: 0, activation: identity}
+loss: {type: squared_error, target: 1, symbol: E}
+ask: {forward: true, loss: true, deltas: true, gradients: all}
+""")
+    _, solution = variants.instantiate(variants.read(path), 1)
+    shown = prose.prepare(solution)
+    text = " ".join(shown.questions + [s for _, steps in shown.sections for s in steps] + [a[1] for a in shown.answers])
+    assert r"\frac{\partial E}{\partial w_{1}}" in text and r"\frac{\partial E}{\partial z_{1}}" in text
+    assert "z^{(1)}" not in text and r"\partial L" not in text
+    assert solution.values["L"][0, 0] == 4.0  # (a₂ − y)² with a₂ = 3·ReLU(−2·1 + 3) = 3 and y = 1
+
+
+@pytest.mark.parametrize("network, loss, field, fragment", [
+    ("{input: [1, 2], layer_index: subscript, layers: [{weights: [[1, 2], [3, 4]], activation: relu}]}",
+     "{type: squared_error, target: [1, 1]}", "network.layer_index", "layer 1 has 2 units"),
+    ("{input: 1, layers: [{weights: 2, activation: relu}]}", "{type: squared_error, target: 1, symbol: z}",
+     "loss.symbol", "already used"),
+])
+def test_notation_that_would_clash_is_an_error(load_error, network, loss, field, fragment):
+    import yaml
+    error = load_error({"kind": "network", "title": "t", "network": yaml.safe_load(network),
+                        "loss": yaml.safe_load(loss), "ask": {"loss": True}})
+    assert error.field == field and fragment in error.message

@@ -44,7 +44,7 @@ def format_number(value: float, digits: int) -> str:
 class MathPrinter(LatexPrinter):
     """LaTeX for formula nodes and SymPy expressions, numbers to `digits` significant digits."""
 
-    _default_settings = {**LatexPrinter._default_settings, "digits": 4}
+    _default_settings = {**LatexPrinter._default_settings, "digits": 4, "count_from": 1}
 
     # -- numbers -----------------------------------------------------------------------
     def _print_Num(self, node: F.Num) -> str:
@@ -69,7 +69,8 @@ class MathPrinter(LatexPrinter):
         if node.primes:
             base = "{" + base + "'" * node.primes + "}"
         if node.index:
-            base += "_{" + ",".join(str(i + 1) if isinstance(i, int) else i for i in node.index) + "}"
+            first = self._settings["count_from"]
+            base += "_{" + ",".join(str(i + first) if isinstance(i, int) else i for i in node.index) + "}"
         if node.layer is not None:
             base += "^{(" + str(node.layer) + ")}"
         return base
@@ -180,7 +181,8 @@ class MathPrinter(LatexPrinter):
         if not node.names:
             return self._print(node.expr)
         names = {symbol: self._atom(n) for symbol, n in node.names}
-        return MathPrinter({"digits": self._settings["digits"], "symbol_names": names}).doprint(node.expr)
+        return MathPrinter({"digits": self._settings["digits"], "count_from": self._settings["count_from"],
+                            "symbol_names": names}).doprint(node.expr)
 
     def _atom(self, node: F.Node) -> str:
         """LaTeX of `node` safe to stand where SymPy expects a symbol."""
@@ -224,6 +226,6 @@ def is_scalar(node: F.Node) -> bool:
     return False
 
 
-def latex(node, digits: int = 4) -> str:
+def latex(node, digits: int = 4, count_from: int = 1) -> str:
     """LaTeX of a formula node or SymPy expression."""
-    return MathPrinter({"digits": digits}).doprint(node)
+    return MathPrinter({"digits": digits, "count_from": count_from}).doprint(node)

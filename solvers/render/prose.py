@@ -36,9 +36,14 @@ class MathContext:
     """What prose templates call as `m`: formulas printed symbolically or with the
     solution's numbers, and the usual chains of equalities."""
 
-    def __init__(self, values: dict, digits: int, figure_prefix: str = "fig"):
-        self.values, self.printer = values, MathPrinter({"digits": digits})
+    def __init__(self, values: dict, digits: int, figure_prefix: str = "fig", count_from: int = 1):
+        self.values, self.printer = values, MathPrinter({"digits": digits, "count_from": count_from})
         self.figure_prefix, self.figures_used = figure_prefix, {}
+        self.first = count_from  # the number of the first entry, unit and class on the sheet
+
+    def number(self, index: int) -> int:
+        """The number the sheet gives an entry or class of index `index` (counted from 0)."""
+        return int(index) + self.first
 
     def figure(self, figure) -> str:
         """The markup that places a figure of the solution (drawn when the document is written)."""
@@ -198,7 +203,7 @@ def prepare(solution: Solution, figure_prefix: str = "fig") -> RenderedProblem:
     output format's driver."""
     folder = _kind_folder(solution.kind)
     env = _environment(folder)
-    m = MathContext(solution.values, solution.digits, f"{figure_prefix}-{solution.name}")
+    m = MathContext(solution.values, solution.digits, f"{figure_prefix}-{solution.name}", solution.count_from)
     libraries = {what: [env.get_template(name).make_module({"m": m}) for name in
                         (f"kind/{what}.j2", f"shared/{what}.j2") if _macros(env, name)] for what in CATEGORIES}
     items = [("givens", solution.givens), ("questions", solution.questions), ("conventions", solution.conventions),

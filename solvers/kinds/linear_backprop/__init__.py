@@ -253,6 +253,6 @@ CONSTRAINTS = {"mixed_mask": Constraint(True, _mixed_mask, "ReLU: the mask [Z > 
 
 
 KIND = Kind("linear_backprop", Spec, structure, derive, given_values, present, reference, Path(__file__).parent,
-            check=check, constraints=CONSTRAINTS,
+            check=check, constraints=CONSTRAINTS, counts_from_zero=True,
             mistakes=(M.RELU_MASK_FORGOTTEN, M.KINK_SIDE_WRONG, M.LOG_BASE_10, M.LOSS_SIGN_DROPPED,
                       M.WEIGHT_GRADIENT_TRANSPOSED, M.ROUNDED_INTERMEDIATES))

@@ -12,13 +12,11 @@ from ...activations import Activation, softmax_jacobian_checked
 from ...derivation import Derivation, Quantity, Section, Step
 from .spec import LayerShape, Structure
 
-LOSS_SYMBOL = F.Var("L", "L")
 
-
-def _partial(q: Quantity) -> Quantity:
-    """The quantity ∂L/∂q."""
+def _partial(q: Quantity, loss: F.Var) -> Quantity:
+    """The quantity ∂L/∂q (L written as `loss`)."""
     key = f"dL_d{q.key}"
-    return Quantity(key, q.shape, F.Partial(key, LOSS_SYMBOL, q.symbol))
+    return Quantity(key, q.shape, F.Partial(key, loss, q.symbol))
 
 
 def _sym(expr: sympy.Expr, *quantities: Quantity) -> F.Sym:
@@ -44,6 +42,7 @@ class _Builder:
 
     def __init__(self, s: Structure):
         self.s = s
+        self.loss_symbol = F.Var("L", s.loss_name)
         n0 = s.layers[0].inputs
         self.x = Quantity.named("x", n0, 1, s.input_name)
         self.y = Quantity.named("y", s.outputs, 1, "y")
@@ -53,6 +52,10 @@ class _Builder:
         if s.sgd_steps:
             self.givens.append(self.eta)
         self.sections: list[Section] = []
+
+    def _layered(self, base: str, l: int) -> tuple[str, int | None]:
+        """The base and layer superscript of layer l's `base` (z, a): z^{(l)}, or z_l."""
+        return (f"{base}_{l}", None) if self.s.layer_index == "subscript" else (base, l)
 
     def _params(self, l: int, layer: LayerShape, suffix: str, primes: int):
         rows, cols = (layer.units, layer.inputs) if self.s.layout == "rows" else (layer.inputs, layer.units)
@@ -83,9 +86,9 @@ class _Builder:
         for l, layer in enumerate(self.s.layers, 1):
             p = u
             if layer.dense:
-                p = Quantity.named(f"z{l}{suffix}", layer.units, 1, "z", l)
+                p = Quantity.named(f"z{l}{suffix}", layer.units, 1, *self._layered("z", l))
                 steps.append(self.linear(l, u, p))
-            a = Quantity.named(f"a{l}{suffix}", layer.units, 1, "a", l)
+            a = Quantity.named(f"a{l}{suffix}", layer.units, 1, *self._layered("a", l))
             steps.append(self.activation(layer.activation, p, a))
             outputs.append((p, a))
             u = a
@@ -127,7 +130,7 @@ class _Builder:
     # -- loss --------------------------------------------------------------------------
     def loss(self, outputs, suffix: str, facts: dict) -> Quantity:
         (p, a), (kind_, half, reduction) = outputs[-1], self.s.loss
-        L = Quantity(f"L{suffix}", (1, 1), F.Var(f"L{suffix}", "L"))
+        L = Quantity(f"L{suffix}", (1, 1), F.Var(f"L{suffix}", self.s.loss_name))
         n, y = a.shape[0], self.y
         if kind_ == "cross_entropy":
             formula = F.Neg(F.Sum("i", F.Mul(y.symbol.entry("i"), F.Log(a.symbol.entry("i")))))
@@ -180,11 +183,12 @@ class _Builder:
         last = s.layers[-1].activation.name
         shortcut = (s.loss[0], last) in (("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid"))
         if shortcut:
-            delta = _partial(p)
+            delta = _partial(p, self.loss_symbol)
             steps.append(Step("output_shortcut", delta, F.Sub(a.symbol, self.y.symbol),
-                              a.elements - self.y.elements, {"loss": s.loss[0], "activation": last}))
+                              a.elements - self.y.elements, {"loss": s.loss[0], "activation": last,
+                                                                "L": self.loss_symbol}))
         else:
-            g = _partial(a)
+            g = _partial(a, self.loss_symbol)
             steps.append(self.loss_gradient(a, g))
         for l in range(top, lowest - 1, -1):
             layer, (p, a) = s.layers[l - 1], outputs[l - 1]
@@ -194,7 +198,7 @@ class _Builder:
                 u = outputs[l - 2][1] if l > 1 else self.x
                 gradients.update(self.parameter_gradients(l, u, delta, steps))
                 if l > lowest:
-                    g = _partial(u)
+                    g = _partial(u, self.loss_symbol)
                     steps.append(self.input_gradient(l, delta, g, u))
             else:
                 g = delta
@@ -222,7 +226,7 @@ class _Builder:
     def activation_backward(self, act: Activation, p, a, g, tag: str, steps: list[Step]) -> Quantity:
         """∂L/∂p from ∂L/∂a: the element-wise f'(p) ⊙ g, or the softmax Jacobian's Jᵀ g.
         `tag` is the layer number with the SGD-step suffix."""
-        delta = _partial(p)
+        delta = _partial(p, self.loss_symbol)
         if not act.elementwise:
             softmax_jacobian_checked(p.shape[0])
             J = Quantity(f"J{tag}", (p.shape[0], p.shape[0]), F.Partial(f"J{tag}", a.symbol, p.symbol))
@@ -255,7 +259,7 @@ class _Builder:
         weights, bias = self.params[l]
         local, out = self._local(weights, bias, u, delta), {}
         if f"W{l}" in self.s.wanted or self.s.sgd_steps:
-            dW = _partial(weights)
+            dW = _partial(weights, self.loss_symbol)
             if self.s.layout == "rows":
                 formula, compute = F.Mul(delta.symbol, F.Transpose(u.symbol)), delta.elements * u.elements.T
             else:
@@ -265,7 +269,7 @@ class _Builder:
                               {**local, "layout": self.s.layout, "entry": entry}))
             out[f"W{l}"] = dW
         if bias and (f"b{l}" in self.s.wanted or self.s.sgd_steps):
-            db = _partial(bias)
+            db = _partial(bias, self.loss_symbol)
             steps.append(Step("bias_gradient", db, delta.symbol, delta.elements, local))
             out[f"b{l}"] = db
         return out
@@ -284,7 +288,7 @@ class _Builder:
                 "dz_dW": F.Partial("", z_unit, w), "input": a, "weight": w,
                 "dz_db": F.Partial("", z_unit, bias.at(unit)) if bias else None,
                 "dz_da": F.Partial("", z_unit, a), "dL_dz": delta.at(unit),
-                "dL_da": F.Partial("", LOSS_SYMBOL, a), "source": source}
+                "dL_da": F.Partial("", self.loss_symbol, a), "source": source}
 
     def input_gradient(self, l: int, delta: Quantity, g: Quantity, u: Quantity) -> Step:
         weights, bias = self.params[l]

@@ -2,6 +2,7 @@
 conventions in force and the answers, each with a stable name."""
 from __future__ import annotations
 
+from ... import formula as F
 from ...derivation import Derivation
 from ...kind import Parts
 from ...solution import Answer, Item, kink_convention
@@ -36,7 +37,7 @@ def _questions(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
     if ask.forward:
         items.append(Item("forward", {"outputs": [q[f"a{len(s.layers)}"].symbol]}))
     if ask.loss:
-        items.append(Item("loss", {"loss": s.loss[0]}))
+        items.append(Item("loss", {"loss": s.loss[0], "L": F.Var("L", s.loss_name)}))
     if s.wanted:
         order = [k for l in range(1, len(s.layers) + 1) for k in (f"W{l}", f"b{l}") if k in s.wanted]
         items.append(Item("gradients", {"symbols": [q[f"dL_d{k}"].symbol for k in order]}))
@@ -60,6 +61,7 @@ def _conventions(spec: Spec, s: Structure) -> list[Item]:
             items.append(kink_convention(act))
     if s.loss:
         items.append(Item("loss_" + s.loss[0], {"half": s.loss[1], "reduction": s.loss[2],
+                                                "L": F.Var("L", s.loss_name),
                                                 "outputs": s.outputs}))
     return items
 

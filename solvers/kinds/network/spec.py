@@ -51,6 +51,7 @@ class Network(Model):
     input_name: Identifier = "x"
     layout: Literal["rows", "columns"] = "rows"
     superscripts: Literal["auto", "always", "never"] = "auto"
+    layer_index: Literal["superscript", "subscript"] = "superscript"  # z^{(1)}, or z_1 for one-unit layers
     layers: list[Layer] = Field(min_length=1, max_length=MOST_LAYERS)
 
 
@@ -59,6 +60,7 @@ class Loss(Model):
     target: Annotated[StrictInt | Vector, BeforeValidator(_target_not_boolean)]
     half: bool = False
     reduction: Literal["sum", "mean"] = "sum"
+    symbol: Identifier = "L"  # how the sheet writes the loss (Mazur writes E)
 
 
 class SGD(Model):
@@ -129,6 +131,8 @@ class Structure:
     wanted: frozenset[str]
     deltas: bool
     sgd_steps: int
+    loss_name: str = "L"
+    layer_index: str = "superscript"
 
     @property
     def outputs(self) -> int:
@@ -141,7 +145,11 @@ def structure(spec: Spec) -> Structure:
     if width > MOST_UNITS:
         raise FieldError("network.input", f"has {width} entries; expected at most {MOST_UNITS} (the widest vector "
                          "a worked solution shows readably)")
-    layers, names = [], {(net.input_name, None)}
+    loss_name = spec.loss.symbol if spec.loss else "L"
+    if loss_name in RESERVED_NAMES - {"L"} or loss_name == net.input_name:
+        raise FieldError("loss.symbol", f"the name {loss_name!r} is already used; expected a letter of its own, "
+                         "e.g. E (x, y, z, a, eta, delta and J are taken)")
+    layers, names = [], {(net.input_name, None), (loss_name, None)}
     for l, layer in enumerate(net.layers, 1):
         where = f"network.layers[{l - 1}]"
         shape = _layer_shape(spec, layer, l, width, where)
@@ -153,6 +161,10 @@ def structure(spec: Spec) -> Structure:
             names.add(shown)
         layers.append(shape)
         width = shape.units
+    wide = next((l for l, layer in enumerate(layers, 1) if layer.units > 1), None)
+    if net.layer_index == "subscript" and wide:
+        raise FieldError("network.layer_index", f"is subscript, but layer {wide} has {layers[wide - 1].units} units, "
+                         "whose entries take the subscript (z_i); expected superscript, or one unit per layer")
     loss = _check_loss(spec, layers)
     wanted = _wanted_gradients(spec, layers)
     ask = spec.ask
@@ -170,7 +182,7 @@ def structure(spec: Spec) -> Structure:
                          f"{parameters * steps} parameter updates; expected at most {MOST_PARAMETER_STEPS} "
                          "(fewer steps, layers or units)")
     return Structure(net.layout, net.input_name, tuple(layers), loss, frozenset(wanted), ask.deltas,
-                     ask.sgd.steps if ask.sgd else 0)
+                     ask.sgd.steps if ask.sgd else 0, loss_name, net.layer_index)
 
 
 def _layer_shape(spec: Spec, layer: Layer, l: int, width: int, where: str) -> LayerShape:

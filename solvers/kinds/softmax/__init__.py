@@ -85,5 +85,5 @@ CONSTRAINTS = {"shows_overflow": Constraint(True, _shows_overflow, "the naive so
 
 
 KIND = Kind("softmax", Spec, structure, derive, given_values, present, reference, Path(__file__).parent,
-            check=check, constraints=CONSTRAINTS,
+            check=check, constraints=CONSTRAINTS, counts_from_zero=True,
             mistakes=(M.LOG_BASE_10, M.LOSS_SIGN_DROPPED, M.JACOBIAN_DIAGONAL_ONLY, M.ROUNDED_INTERMEDIATES))
