@@ -10,7 +10,7 @@ p{l}w, d{l}h, d{l}w, f{l} (filters, convolutions only) and the output C{l}, H{l}
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -53,6 +53,8 @@ class Ask(Model):
 
 
 UNKNOWNS = {"kernel": "k", "stride": "s", "padding": "p"}
+SIZE_NAMES = {"n": r"n_{\mathrm{in}}", "m": r"n_{\mathrm{out}}"}  # not n: problems name kernels n × n
+TABULATED_AFTER = 3  # with more layers, those after the first of each type are rows of one table
 
 
 class Unknown(Model):
@@ -189,8 +191,10 @@ def derive(structure: Structure) -> Derivation:
     """Each layer's output sizes and channels, then each unknown solved for (`s` below is a
     layer's stride, hence the parameter's full name)."""
     givens = [Quantity.named(f"{d}0", 1, 1, d, 0) for d in "CHW"]
-    sections, previous = [], {"C": givens[0], "H": givens[1], "W": givens[2]}
-    for l, type_ in enumerate(structure.layer_types if structure.shapes else (), 1):
+    sections, previous, table = [], {"C": givens[0], "H": givens[1], "W": givens[2]}, []
+    types = structure.layer_types if structure.shapes else ()
+    in_full = max(types.index(t) for t in set(types)) + 1 if len(types) > TABULATED_AFTER else len(types)
+    for l, type_ in enumerate(types, 1):
         params = {f"{name}{dim}": Quantity.named(f"{name}{l}{dim}", 1, 1, f"{name}_{dim}", l)
                   for name in "kspd" for dim, _, _ in DIMENSIONS}
         givens += params.values()
@@ -214,8 +218,14 @@ def derive(structure: Structure) -> Derivation:
             channels, formula = previous["C"].elements[0], previous["C"].symbol
         current["C"] = Quantity.named(f"C{l}", 1, 1, "C", l)
         steps.append(Step("channels", current["C"], formula, sympy.Matrix([[channels]]), {"type": type_}))
-        sections.append(Section("conv_layer", steps, {"layer": l, "type": type_}))
+        if l <= in_full:
+            sections.append(Section("conv_layer", steps, {"layer": l, "type": type_}))
+        else:  # the same formulas again: a row of the table of the remaining layers
+            table += [replace(step, facts={**step.facts, "layer": l, "type": type_, "tabulated": True})
+                      for step in steps]
         previous = current
+    if table:
+        sections.append(Section("layer_table", table, {"first": in_full + 1, "last": len(types)}))
     for i, unknown in enumerate(structure.unknowns):
         sections.append(_unknown_section(i, unknown, givens))
     return Derivation(givens, sections)
@@ -224,7 +234,8 @@ def derive(structure: Structure) -> Derivation:
 def _unknown_section(i: int, unknown: str, givens: list) -> Section:
     """Solve ⌊(n + 2p − d(k − 1) − 1)/s⌋ + 1 = m for the unknown, taking the division as
     exact (the check made sure exactly one integer works, with the floor)."""
-    symbols = {name: Quantity.named(f"q{i}{name}", 1, 1, name, None) for name in ("n", "k", "s", "p", "d", "m")}
+    symbols = {name: Quantity.named(f"q{i}{name}", 1, 1, SIZE_NAMES.get(name, name), None)
+               for name in ("n", "k", "s", "p", "d", "m")}
     key = UNKNOWNS[unknown]
     givens += [q for name, q in symbols.items() if name != key]
     e = {name: q.elements[0] for name, q in symbols.items()}

@@ -41,6 +41,7 @@ LEARNED = ("conv", "dense", "batch_norm")
 ALLOWED = {"conv": {"filters", "kernel", "stride", "padding", "bias"}, "max_pool": {"kernel", "stride", "padding"},
            "avg_pool": {"kernel", "stride", "padding"}, "dense": {"units", "bias"}, "dropout": {"p"}}
 REQUIRED = {"conv": ("filters", "kernel"), "max_pool": ("kernel",), "avg_pool": ("kernel",), "dense": ("units",)}
+WEIGHTS, BIASES = r"P_{\mathrm{weights}}", r"P_{\mathrm{biases}}"  # not P_w: w is the width in k_w, s_w
 LIMIT = 10 ** 15  # the printer shows whole numbers exactly below 10^15 (float64 is exact there)
 
 
@@ -251,7 +252,7 @@ def _count_steps(l: int, type_: str, bias: bool, shape: dict, new: dict, givens:
     if type_ not in LEARNED:
         steps.append(Step("no_parameters", total, F.Num(0), _m(sympy.Integer(0)), {"type": type_}))
         return None, None, total
-    weights, biases = Quantity.named(f"Pw{l}", 1, 1, "P_w", l), Quantity.named(f"Pb{l}", 1, 1, "P_b", l)
+    weights, biases = Quantity.named(f"Pw{l}", 1, 1, WEIGHTS, l), Quantity.named(f"Pb{l}", 1, 1, BIASES, l)
     channels = shape["C" if "C" in shape else "N"]
     facts = {"type": type_, "bias": bias, "per": "channel" if "C" in shape else "entry", "units": new.get("N"),
              "inputs": channels.key}  # the input channels (or units) quantity, for mistakes that drop it
@@ -277,7 +278,7 @@ def _count_steps(l: int, type_: str, bias: bool, shape: dict, new: dict, givens:
 
 def _totals(learned: list, rows: list, without_biases: bool) -> Section:
     steps = []
-    quantities = {"w": Quantity.named("Pw", 1, 1, "P_w"), "b": Quantity.named("Pb", 1, 1, "P_b")}
+    quantities = {"w": Quantity.named("Pw", 1, 1, WEIGHTS), "b": Quantity.named("Pb", 1, 1, BIASES)}
     for index, (name, q) in enumerate(quantities.items()):
         parts = [counts[index] for counts in learned]
         formula = F.Add(*(p.symbol for p in parts)) if len(parts) > 1 else (parts[0].symbol if parts else F.Num(0))
@@ -331,7 +332,7 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
             answers += [Answer(f"layer{l}.{what}", row[field].key, row[field], values[row[field].key], integer=True)
                         for what, field in (("weights", "weights"), ("biases", "biases"), ("params", "total"))]
     answers += [Answer(n, key, F.Var(key, base), values[key], integer=True)
-                for n, key, base in (("total.weights", "Pw", "P_w"), ("total.biases", "Pb", "P_b"),
+                for n, key, base in (("total.weights", "Pw", WEIGHTS), ("total.biases", "Pb", BIASES),
                                      ("total", "P", "P"))]
     questions = [Item("counts", {"layers": len(spec.layers), "shapes": spec.ask.shapes})]
     return Parts(givens, questions, conventions, answers)
