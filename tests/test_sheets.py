@@ -111,3 +111,12 @@ def test_notation_that_would_clash_is_an_error(load_error, network, loss, field,
     error = load_error({"kind": "network", "title": "t", "network": yaml.safe_load(network),
                         "loss": yaml.safe_load(loss), "ask": {"loss": True}})
     assert error.field == field and fragment in error.message
+
+
+def test_each_hidden_unit_gets_its_boundary_line_and_active_side():
+    _, solution = variants.instantiate(variants.read(ROOT / "problems/relu-decision-regions/q1-regions.yaml"), 1)
+    lines = [s for _, steps in prose.prepare(solution).sections for s in steps if s.startswith("Unit ")]
+    assert lines[0].startswith(r"Unit 1: the boundary is the line \( x_1 = 1 \)") and r"where \( x_1 > 1 \)" in lines[0]
+    assert r"\( x_1 = -1 \)" in lines[2] and r"where \( x_1 < -1 \)" in lines[2]
+    key = {a.name: a.value.ravel().tolist() for a in solution.answers}
+    assert key["boundary.unit1.line"] == [1.0] and key["boundary.unit3.line"] == [-1.0]

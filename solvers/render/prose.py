@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 import jinja2.nodes
 import numpy as np
+import sympy
 
 from .. import formula as F
 from ..nn import activation_name
@@ -75,6 +76,14 @@ class MathContext:
         if isinstance(shown, F.Num):
             return shown.value
         return [[cell.value for cell in row] for row in shown.rows]
+
+    def linear(self, node, variables: list[str]) -> str:
+        """LaTeX of c₁v₁ + … (+ c₀): a quantity's values as the coefficients of `variables`, one
+        more value as the constant; terms with coefficient 0 left out, 1 and −1 not written."""
+        values = np.ravel(self.values[_node(node).key])
+        exact = [sympy.Integer(int(v)) if v == int(v) else sympy.Float(v) for v in values]
+        expr = sum((c * sympy.Symbol(v, real=True) for c, v in zip(exact, variables)), sympy.Integer(0))
+        return self.printer.doprint(expr + (exact[-1] if len(exact) > len(variables) else 0))
 
     def one_per_line(self, operands) -> list | None:
         """The (operator, node) operands of a line of numbers, to be shown one per line when

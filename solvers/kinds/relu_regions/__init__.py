@@ -100,6 +100,7 @@ class Structure:
     inputs: int
     boundary_points: PointsOnLine | None
     sum_cases: int
+    solved_for: tuple[str, ...] = ()  # per hidden unit, the coordinate its boundary is solved for
 
 
 def structure(spec: Spec) -> Structure:
@@ -107,14 +108,16 @@ def structure(spec: Spec) -> Structure:
     if spec.boundary_points:
         u = spec.boundary_points.unit
         points = PointsOnLine(u, spec.boundary_points.count, "x2" if spec.hidden.weights[1][u - 1] != 0 else "x1")
-    return Structure(units(spec), len(spec.output.bias), len(spec.inputs), points, len(spec.sum_cases))
+    solved_for = tuple("x2" if w2 != 0 else "x1" if w1 != 0 else "" for w1, w2 in zip(*spec.hidden.weights))
+    return Structure(units(spec), len(spec.output.bias), len(spec.inputs), points, len(spec.sum_cases), solved_for)
 
 
 def derive(s: Structure) -> Derivation:
     hidden, classes, inputs = s.hidden, s.classes, s.inputs
     W, b = Quantity.named("W", 2, hidden, "W", 1), Quantity.named("b", hidden, 1, "b", 1)
     V, c = Quantity.named("V", hidden, classes, "W", 2), Quantity.named("c", classes, 1, "b", 2)
-    givens, sections = [W, b, V, c], [Section("boundaries", [], _boundary_facts(hidden, W, b))]
+    givens = [W, b, V, c]
+    sections = [Section("boundaries", _boundary_lines(s.solved_for, W, b), _boundary_facts(hidden, W, b))]
     if s.boundary_points:
         sections.append(_points_section(s.boundary_points, W, b, givens))
     if inputs:
@@ -141,6 +144,26 @@ def _boundary_facts(hidden: int, W: Quantity, b: Quantity) -> dict:
         lines.append({"unit": j + 1, "z": F.Var("Z", "z", "scalar", 1, (j,)),
                       "line": F.Sym(sympy.Eq(w1 * x1 + w2 * x2 + bj, 0), names)})
     return {"lines": lines}
+
+
+def _boundary_lines(solved_for: tuple[str, ...], W: Quantity, b: Quantity) -> list[Step]:
+    """Each unit's boundary solved for one coordinate: x₂ = m x₁ + c (slope and intercept), or
+    x₁ = c where the unit ignores x₂."""
+    steps = []
+    for j, coordinate in enumerate(solved_for):
+        if not coordinate:  # both weights 0: z is the constant bias everywhere, there is no line
+            continue
+        w1, w2, bj = W.elements[0, j], W.elements[1, j], b.elements[j]
+        if coordinate == "x2":
+            line = Quantity.named(f"B{j + 1}", 2, 1, "B")
+            compute, weight = sympy.Matrix([-w1 / w2, -bj / w2]), W.entry(1, j)
+        else:
+            line = Quantity.named(f"B{j + 1}", 1, 1, "B")
+            compute, weight = sympy.Matrix([-bj / w1]), W.entry(0, j)
+        facts = {"positive": F.Relation(weight, ">", F.Num(0))}  # z grows with the solved coordinate
+        steps.append(Step("boundary_line", line, F.Sym(compute), compute,
+                          {**facts, "unit": j + 1, "coordinate": coordinate, "z": F.Var("Z", "z", "scalar", 1, (j,))}))
+    return steps
 
 
 def _points_section(points: PointsOnLine, W: Quantity, b: Quantity, givens: list) -> Section:
@@ -201,7 +224,9 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
     q = derivation.quantities
     givens = [Item("regions_network", {"W": q["W"].symbol, "b": q["b"].symbol, "V": q["V"].symbol,
                                        "c": q["c"].symbol})]
-    questions, answers = [Item("regions_boundaries")], []
+    questions = [Item("regions_boundaries")]
+    answers = [Answer(f"boundary.unit{j}.line", f"B{j}", q[f"B{j}"].symbol, values[f"B{j}"])
+               for j in range(1, units(spec) + 1) if f"B{j}" in q]
     if spec.boundary_points:
         u = spec.boundary_points.unit
         questions.append(Item("regions_points", {"unit": u, "count": spec.boundary_points.count}))
@@ -292,6 +317,12 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
             points.append(torch.linalg.solve(system, torch.tensor([-b[j].item(), t], dtype=torch.float64)))
         P = torch.stack(points, dim=1)
         out[f"P{u}"], out[f"ZP{u}"] = P.numpy(), (W[:, j] @ P + b[j]).numpy().reshape(-1, 1)
+    for j in range(units(spec)):  # each boundary w₁x₁ + w₂x₂ + b = 0 as x₂ = m x₁ + c, or x₁ = c
+        w1, w2 = W[0, j], W[1, j]
+        if w1 == 0 and w2 == 0:
+            continue
+        line = [-w1 / w2, -b[j] / w2] if w2 != 0 else [-b[j] / w1]
+        out[f"B{j + 1}"] = torch.stack(line).numpy().reshape(-1, 1)
     for i, s in enumerate(spec.sum_cases):
         out[f"O{i}"] = torch.softmax(s * V[0] + c, dim=0).numpy().reshape(-1, 1)
     return out
