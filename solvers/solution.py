@@ -75,13 +75,8 @@ class Answer:
         """`value` (by default the answer's) as the key writes it: a number, a list for a
         vector, a list of rows for a matrix, true/false."""
         value = self.value if value is None else np.asarray(value)
-        value = value.astype(int) if self.integer and np.all(value == np.round(value)) else (
-            value != 0 if self.boolean else value + 0.0)
-        if value.size == 1:
-            return value.reshape(-1)[0].item()
-        if value.ndim == 2 and value.shape[1] == 1:
-            return value[:, 0].tolist()
-        return value.tolist()
+        return plain(value.astype(int) if self.integer and np.all(value == np.round(value)) else (
+            value != 0 if self.boolean else value))
 
     def as_json(self, digits: int) -> dict[str, Any]:
         """The answer as the key holds it (a negative zero as 0)."""
@@ -127,7 +122,22 @@ def with_tolerances(answers: list[Answer], rules: dict[str, T.Rule]) -> list[Ans
     return [replace(a, rule=chosen[a.name]) if a.name in chosen else a for a in answers]
 
 
+def plain(value: np.ndarray) -> Any:
+    """A value as the key writes it: a number, a list for a vector, a list of rows for a
+    matrix (a negative zero as 0)."""
+    value = np.asarray(value)
+    value = value + 0.0 if value.dtype.kind == "f" else value
+    if value.size == 1:
+        return value.reshape(-1)[0].item()
+    if value.ndim == 2 and value.shape[1] == 1:
+        return value[:, 0].tolist()
+    return value.tolist()
+
+
 def answer_key(solutions: list[Solution]) -> list[dict[str, Any]]:
-    """Per problem, each answer's stable name, value and grading tolerance."""
-    return [{"problem": s.name, "title": s.title, "answers": [a.as_json(s.digits) for a in s.answers]}
+    """Per problem, each answer's stable name, value and grading tolerance, and the numbers
+    the problem gave (a variant's drawn numbers), named like the quantities they are."""
+    return [{"problem": s.name, "title": s.title, "answers": [a.as_json(s.digits) for a in s.answers],
+             "givens": [{"name": q.key, "value": plain(s.values[q.key])} for q in s.derivation.givens
+                        if q.role != "chosen"]}
             for s in solutions]

@@ -120,3 +120,23 @@ def test_each_hidden_unit_gets_its_boundary_line_and_active_side():
     assert r"\( x_1 = -1 \)" in lines[2] and r"where \( x_1 < -1 \)" in lines[2]
     key = {a.name: a.value.ravel().tolist() for a in solution.answers}
     assert key["boundary.unit1.line"] == [1.0] and key["boundary.unit3.line"] == [-1.0]
+
+
+def test_the_answer_key_carries_each_variants_drawn_givens(tmp_path):
+    import csv
+    import json
+    from solvers import build
+    build.build([ROOT / "bench/variants-sheet"], tmp_path, formats=["answers"],
+                variants=build.plan(seed=1, count=2))
+    folder = tmp_path / "variants-sheet"
+    rows = list(csv.DictReader(open(folder / "given-values.csv")))
+    key = json.loads((folder / "answer-key.json").read_text())["variants"]
+    assert len({r["variant"] for r in rows}) == 2
+    for variant in key:
+        problem = variant["problems"][0]
+        drawn = {g["name"]: g["value"] for g in problem["givens"]}
+        assert set(drawn) >= {"x", "W1", "b1"}
+        listed = {r["given"]: json.loads(r["value"]) for r in rows
+                  if r["variant"] == variant["variant"] and r["problem"] == problem["problem"]}
+        assert listed == drawn
+    assert key[0]["problems"][0]["givens"] != key[1]["problems"][0]["givens"]  # drawn anew per variant

@@ -52,3 +52,11 @@ def _write_key(documents: list[Document], folder: Path) -> None:
                                      compact_json(answer["value"]), tolerance.get("relative", ""),
                                      tolerance.get("absolute", ""), tolerance.get("sigfigs", ""),
                                      tolerance.get("decimal_places", ""), " ".join(detects)])
+    with open(folder / "given-values.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["variant", "seed", "problem", "given", "value"])
+        for entry in key:
+            for problem in entry["problems"]:
+                for given in problem.get("givens", ()):
+                    writer.writerow([entry["variant"], entry["seed"], problem["problem"], given["name"],
+                                     compact_json(given["value"])])
