@@ -140,3 +140,16 @@ def test_the_answer_key_carries_each_variants_drawn_givens(tmp_path):
                   if r["variant"] == variant["variant"] and r["problem"] == problem["problem"]}
         assert listed == drawn
     assert key[0]["problems"][0]["givens"] != key[1]["problems"][0]["givens"]  # drawn anew per variant
+
+
+def test_the_chain_bias_can_be_named_as_cs231n_writes_it(tmp_path, load_error):
+    path = tmp_path / "circuit.yaml"
+    path.write_text("kind: activation\ntitle: t\ncount_from: 0\nfunctions: [sigmoid]\n"
+                    "chain: {x: [-1, -2], w: [2, -3], b: -3, bias_name: w_2}\n")
+    _, solution = variants.instantiate(variants.read(path), 1)
+    shown = prose.prepare(solution)
+    assert r"w_{2} = -3" in shown.givens[0] and r"w^{\top} x + w_{2}" in shown.questions[-1]
+    assert "no derivative" not in shown.questions[0]  # the sigmoid has no kink to ask about
+    error = load_error({"kind": "activation", "title": "t", "functions": ["sigmoid"],
+                        "chain": {"x": [1, 2], "w": [3, 4], "b": 1, "bias_name": "w_2"}})
+    assert error.field == "chain.bias_name" and "already a symbol" in error.message

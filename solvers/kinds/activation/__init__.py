@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 import sympy
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from ... import formula as F
 from ... import torch_ops
@@ -50,6 +50,7 @@ class Chain(Model):
     x: Annotated[list[Number], Field(min_length=1, max_length=10)]
     w: Annotated[list[Number], Field(min_length=1, max_length=10)]
     b: Number | None = None
+    bias_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)?$", max_length=24)] = "b"
 
 
 class Comparison(Model):
@@ -79,12 +80,23 @@ def activation(function: Function, kink: str) -> Activation:
                       else DEFAULT_ALPHA.get(function.name), kink)
 
 
+def _check_bias_name(chain: Chain, first: int) -> None:
+    """The chain's bias must not be written like x, w, an entry of them, or a symbol of the solution."""
+    taken = {"x", "w", "s", "h", "z", "t"} | {f"{v}_{j}" for v in "xw" for j in range(first, first + len(chain.x))}
+    if chain.bias_name in taken:
+        raise FieldError("chain.bias_name", f"{chain.bias_name!r} is already a symbol of this solution (x, w, "
+                         f"their entries x_{first}…, w_{first}…, s, h, z, t); expected another name, e.g. b, or "
+                         f"w_{first + len(chain.x)} after the weights")
+
+
 def check(spec: Spec) -> None:
     for i, function in enumerate(spec.functions):
         if function.alpha is not None and function.name not in DEFAULT_ALPHA:
             raise FieldError(f"functions[{i}].alpha", f"only leaky_relu and elu take alpha, not {function.name}")
     if (spec.points or spec.chain) and not spec.functions:
         raise FieldError("functions", "is empty, but points or chain need functions to evaluate")
+    if spec.chain:
+        _check_bias_name(spec.chain, spec.count_from)
     if spec.chain and len(spec.chain.x) != len(spec.chain.w):
         raise FieldError("chain.w", f"has {len(spec.chain.w)} entries but x has {len(spec.chain.x)}; "
                          "expected the same length")
@@ -101,9 +113,11 @@ def check(spec: Spec) -> None:
 
 @dataclass(frozen=True)
 class ChainShape:
-    """The chain rule part: the number of features of x and w, and whether there is a bias."""
+    """The chain rule part: the number of features of x and w, whether there is a bias, and
+    how the sheet writes it (b; CS231n writes w_2)."""
     features: int
     bias: bool
+    bias_name: str = "b"
 
 
 @dataclass(frozen=True)
@@ -160,7 +174,7 @@ def derive(s: Structure) -> Derivation:
                                for i in range(points)]))
         sections.append(Section("activation_function", steps, _facts(act)))
     if s.chain:
-        sections.append(_chain_section(acts, s.chain.features, s.chain.bias, givens))
+        sections.append(_chain_section(acts, s.chain, givens))
     for i, compared in enumerate(s.comparisons):
         sections.append(_comparison_section(i, compared.greater, compared.than, givens))
     if s.dead:
@@ -168,9 +182,10 @@ def derive(s: Structure) -> Derivation:
     return Derivation(givens, sections)
 
 
-def _chain_section(acts, features: int, bias: bool, givens: list) -> Section:
+def _chain_section(acts, chain: ChainShape, givens: list) -> Section:
+    features, bias = chain.features, chain.bias
     x, w = Quantity.named("x", features, 1, "x"), Quantity.named("w", features, 1, "w")
-    b = Quantity.named("b", 1, 1, "b")
+    b = Quantity.named("b", 1, 1, chain.bias_name)
     s = Quantity.named("s", 1, 1, "s")
     givens += [x, w] + ([b] if bias else [])
     product = F.Mul(F.Transpose(w.symbol), x.symbol)
@@ -184,7 +199,7 @@ def _chain_section(acts, features: int, bias: bool, givens: list) -> Section:
         steps.append(Step("chain_gradient", gradient, F.Mul(F.Call(act.name, s.symbol, derivative=True), x.symbol),
                           slope * x.elements, {**_facts(act), "s": s.symbol, "x_j": x.at("j"),
                                                "w_j": w.at("j"), "dh_dwj": gradient.entry("j")}))
-    return Section("chain", steps, {"bias": bias})
+    return Section("chain", steps, {"bias": b.symbol if bias else None})
 
 
 def _comparison_section(i: int, left: Activation, right: Activation, givens: list) -> Section:
@@ -228,7 +243,7 @@ def _dead_section(examples: int, features: int, kink: str, givens: list) -> Sect
 
 def structure(spec: Spec) -> Structure:
     acts = tuple(activation(f, spec.kink) for f in spec.functions)
-    chain = ChainShape(len(spec.chain.x), spec.chain.b is not None) if spec.chain else None
+    chain = ChainShape(len(spec.chain.x), spec.chain.b is not None, spec.chain.bias_name) if spec.chain else None
     comparisons = tuple(Compared(activation(c.greater, spec.kink), activation(c.than, spec.kink))
                         for c in spec.compare)
     dead = DeadShape(len(spec.dead_relu.data), len(spec.dead_relu.w)) if spec.dead_relu else None
@@ -273,7 +288,8 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
                     for n in DEAD_FAMILY for g in ("gw", "gb")]
     functions = [activation(f, spec.kink) for f in spec.functions]
     asked = {"activation_derivatives": {"functions": functions}, "activation_points": {},
-             "activation_chain": {"bias": bool(spec.chain and spec.chain.b is not None)}, "activation_compare": {},
+             "activation_chain": {"bias": by_key["b"].symbol if spec.chain and spec.chain.b is not None else None},
+             "activation_compare": {},
              "dead_relu": {}}
     questions = [Item(kind_, asked[kind_]) for kind_, present in (("activation_derivatives", spec.functions),
                  ("activation_points", spec.points), ("activation_chain", spec.chain),
@@ -292,7 +308,7 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
     used = list(structure(spec).activations) + ([Activation(n, DEFAULT_ALPHA.get(n), spec.kink) for n in DEAD_FAMILY]
                                                  if spec.dead_relu else [])
     kinked = sorted({a for a in used if a.one_sided_derivatives() is not None}, key=lambda a: (a.name, a.alpha or 0.0))
-    conventions = [kink_convention(a) for a in kinked]
+    conventions = [kink_convention(a) for a in kinked] + ([Item("numbering")] if spec.chain else [])
     return Parts(givens, questions, conventions, answers)
 
 
@@ -337,6 +353,6 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
 
 
 KIND = Kind("activation", Spec, structure, derive, given_values, present, reference, Path(__file__).parent,
-            check=check,
+            check=check, counts_from_zero=True,
             mistakes=(M.RELU_MASK_FORGOTTEN, M.KINK_SIDE_WRONG, M.LEAKY_SLOPE_DROPPED, M.ELU_DERIVATIVE_AS_FUNCTION,
                       M.ROUNDED_INTERMEDIATES))
