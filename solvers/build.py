@@ -286,7 +286,7 @@ def _render_variant(job: tuple[ProblemSet, list[V.Template], Variant, list[str]]
     with timed("rendering"):
         prefix = f"fig-{variant.id or 'sheet'}"
         document = Document(problem_set.title, variant.id, variant.label, variant.seed,
-                            [prose.prepare(s, prefix) for s in solved.solutions],
+                            [prose.prepare(s, prefix, i) for i, s in enumerate(solved.solutions, 1)],
                             answer_key(solved.problems, solved.solutions),
                             str(problem_set.source))
         outputs = {name: DRIVERS[name].render(document) for name in formats}

@@ -23,13 +23,18 @@ def displayed(value, digits: int):
     return np.vectorize(lambda v: float(f"{v:.{digits}g}"), otypes=[float])(value)
 
 
-@dataclass
+@dataclass(eq=False)
 class Figure:
     """A drawing of a solution: `draw(ax)` plots onto matplotlib axes (the kind knows what to
-    draw, the renderer how to store it). `name` is unique within the problem."""
+    draw, the renderer how to store it). `name` is unique within the problem; `size` is in
+    inches, as printed; `alt` describes the drawing in words (the HTML page's text for readers
+    who cannot see it); `fill`: the axes are the whole figure, in inches from its lower left
+    corner (a diagram that places everything itself), else a plot laid out around its axes."""
     name: str
     draw: Callable[[Any], None]
     size: tuple[float, float] = (5.0, 4.0)
+    alt: str = ""
+    fill: bool = False
 
 
 @dataclass

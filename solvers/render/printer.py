@@ -7,12 +7,11 @@ else. HTML output converts this same LaTeX to MathML.
 """
 from __future__ import annotations
 
-import math
-
 import sympy
 from sympy.printing.latex import LatexPrinter
 
 from .. import formula as F
+from ..numbers import format_number
 
 FUNCTION_NAMES = {
     "sigmoid": r"\sigma",
@@ -24,21 +23,6 @@ FUNCTION_NAMES = {
     "softmax": r"\operatorname{softmax}",
     "exp": r"\exp",
 }
-
-
-def format_number(value: float, digits: int) -> str:
-    """`value` to `digits` significant digits, as LaTeX (10^k notation when tiny or huge). A
-    whole number is written exactly; any other keeps its trailing zeros (0.3640, 1.000), so
-    every number shows the digits it was rounded to."""
-    if not math.isfinite(value):
-        return r"\infty" if value > 0 else (r"-\infty" if value < 0 else r"\mathrm{NaN}")
-    if value == int(value) and abs(value) < 1e15:  # whole numbers exactly (float64 is exact below 2^53)
-        return str(int(value))
-    text = f"{value:#.{digits}g}".rstrip(".")
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        return rf"{mantissa} \times 10^{{{int(exponent)}}}"
-    return text
 
 
 class MathPrinter(LatexPrinter):

@@ -37,20 +37,35 @@ class MathContext:
     """What prose templates call as `m`: formulas printed symbolically or with the
     solution's numbers, and the usual chains of equalities."""
 
-    def __init__(self, values: dict, digits: int, figure_prefix: str = "fig", count_from: int = 1):
+    def __init__(self, values: dict, digits: int, figure_prefix: str = "fig", count_from: int = 1,
+                 problem: int = 1):
         self.values, self.printer = values, MathPrinter({"digits": digits, "count_from": count_from})
-        self.figure_prefix, self.figures_used = figure_prefix, {}
+        self.figure_prefix, self.figures_used, self.figure_texts, self.figure_numbers = figure_prefix, {}, {}, {}
+        self.problem = problem  # the problem's number on the sheet: its figures are numbered problem.k
         self.first = count_from  # the number of the first entry, unit and class on the sheet
 
     def number(self, index: int) -> int:
         """The number the sheet gives an entry or class of index `index` (counted from 0)."""
         return int(index) + self.first
 
-    def figure(self, figure) -> str:
-        """The markup that places a figure of the solution (drawn when the document is written)."""
-        filename = re.sub(r"[^A-Za-z0-9-]", "-", f"{self.figure_prefix}-{figure.name}")
+    def figure(self, figure, caption: str = "") -> str:
+        """The markup that places a figure of the solution (drawn when the document is written),
+        numbered and with `caption` (markup) under it."""
+        filename = self._filename(figure)
         self.figures_used[filename] = figure
+        self.figure_texts[filename] = FigureText(self.ref(figure), caption, figure.alt, figure.size)
         return markup.figure_token(filename)
+
+    def ref(self, figure) -> str:
+        """The number of a figure of the solution (problem.k, k counting the problem's figures
+        in the order they are first mentioned), for the text that refers to it: the same on
+        the question sheet, which shows only the givens' figures, as on the solutions."""
+        filename = self._filename(figure)
+        self.figure_numbers.setdefault(filename, f"{self.problem}.{len(self.figure_numbers) + 1}")
+        return self.figure_numbers[filename]
+
+    def _filename(self, figure) -> str:
+        return re.sub(r"[^A-Za-z0-9-]", "-", f"{self.figure_prefix}-{figure.name}")
 
     def tex(self, node) -> str:
         """LaTeX of a node (a formula, a SymPy expression, a quantity, a number) as written."""
@@ -146,6 +161,16 @@ def _node(thing):
     return getattr(thing, "symbol", thing)
 
 
+@dataclass(frozen=True)
+class FigureText:
+    """What a driver writes around a figure: its number ("2.1"), its caption (markup), the
+    words that describe it (alt text) and its printed size in inches."""
+    number: str
+    caption: str
+    alt: str
+    size: tuple[float, float]
+
+
 @dataclass
 class RenderedProblem:
     """One problem as neutral markup, ready for any output format."""
@@ -160,6 +185,7 @@ class RenderedProblem:
     answers: list[tuple[str, str, str]]
     closing: list[str] = field(default_factory=list)
     figures: dict[str, Figure] = field(default_factory=dict)  # file name → the drawing (drivers draw it)
+    figure_texts: dict[str, FigureText] = field(default_factory=dict)  # file name → number, caption, alt text
     instructor_notes: str = ""
     given_values: list[tuple[str, str, str]] = field(default_factory=list)  # (key, symbol, value) of each given
 
@@ -207,12 +233,13 @@ def _kind_folder(kind: str) -> Path:
     return KINDS[kind].folder
 
 
-def prepare(solution: Solution, figure_prefix: str = "fig") -> RenderedProblem:
-    """The neutral-markup version of a solution; its figures are kept to be drawn by each
-    output format's driver."""
+def prepare(solution: Solution, figure_prefix: str = "fig", number: int = 1) -> RenderedProblem:
+    """The neutral-markup version of a solution, problem `number` of its sheet; its figures
+    are kept to be drawn by each output format's driver."""
     folder = _kind_folder(solution.kind)
     env = _environment(folder)
-    m = MathContext(solution.values, solution.digits, f"{figure_prefix}-{solution.name}", solution.count_from)
+    m = MathContext(solution.values, solution.digits, f"{figure_prefix}-{solution.name}", solution.count_from,
+                    number)
     libraries = {what: [env.get_template(name).make_module({"m": m}) for name in
                         (f"kind/{what}.j2", f"shared/{what}.j2") if _macros(env, name)] for what in CATEGORIES}
     items = [("givens", solution.givens), ("questions", solution.questions), ("conventions", solution.conventions),
@@ -239,5 +266,8 @@ def prepare(solution: Solution, figure_prefix: str = "fig") -> RenderedProblem:
                                closing=[render("closing", c) for c in solution.closing],
                                instructor_notes=markup.from_authored(solution.instructor_notes),
                                given_values=given_values)
-    rendered.figures = dict(m.figures_used)
+    rendered.figures, rendered.figure_texts = dict(m.figures_used), dict(m.figure_texts)
+    unplaced = sorted(set(m.figure_numbers) - set(m.figure_texts))
+    if unplaced:
+        raise RenderError(f"{solution.kind}: the prose refers to figure {', '.join(unplaced)} but never places it")
     return rendered

@@ -6,12 +6,15 @@ from ... import formula as F
 from ...derivation import Derivation
 from ...kind import Parts
 from ...solution import Answer, Item, kink_convention
+from .figures import detailed, diagram
 from .spec import Spec, Structure, structure
 
 
 def present(spec: Spec, derivation: Derivation, values) -> Parts:
     s = structure(spec)
-    return Parts(_givens(spec, s, derivation), _questions(spec, s, derivation), _conventions(spec, s),
+    givens = _givens(spec, s, derivation) + [Item("network_diagram", {
+        "figure": diagram(spec, s, values), "detailed": detailed(s), "biases": any(layer.bias for layer in s.layers)})]
+    return Parts(givens, _questions(spec, s, derivation), _conventions(spec, s),
                  _answers(spec, s, derivation, values))
 
 

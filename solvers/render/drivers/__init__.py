@@ -58,6 +58,11 @@ class Driver:
         return {name: draw(f) for p in document.problems for name, f in p.figures.items()}
 
     @staticmethod
+    def figure_texts(problems) -> dict[str, Any]:
+        """Every figure's number, caption and alt text (`prose.FigureText`) by file name."""
+        return {name: text for p in problems for name, text in p.figure_texts.items()}
+
+    @staticmethod
     def own_folder(folder: Path, document: Document) -> Path:
         """Where a document's own files go: the sheet's folder, or variants/<id>/ in it."""
         own = folder if document.variant is None else folder / "variants" / document.variant

@@ -39,9 +39,21 @@ def _math(math: markup.Math) -> str:
     return shown
 
 
-def to_html(text: str, svgs: dict[str, str] | None = None) -> str:
-    """Neutral markup as HTML with MathML; figures inline from `svgs` (name → SVG)."""
-    blocks = markup.translate(text, _text, _math, lambda name: f'<figure class="plot">{(svgs or {})[name]}</figure>')
+def _figure(svg: str, shown) -> str:
+    """An inline SVG figure, described for screen readers by its alt text, numbered and
+    captioned under it (a page that does not number its figures: just the SVG)."""
+    if shown is None:
+        return f'<figure class="plot">{svg}</figure>'
+    caption = " ".join(markup.translate(shown.caption, _text, _math, lambda name: "")) if shown.caption else ""
+    label = f' role="img" aria-label="{html.escape(shown.alt)}"' if shown.alt else ""
+    return (f'<figure class="plot"{label}>{svg}<figcaption><strong>Figure {shown.number}.</strong>'
+            f'{" " + caption if caption else ""}</figcaption></figure>')
+
+
+def to_html(text: str, svgs: dict[str, str] | None = None, figures: dict | None = None) -> str:
+    """Neutral markup as HTML with MathML; figures inline from `svgs` (name → SVG), with their
+    numbers, captions and alt text from `figures` (name → prose.FigureText)."""
+    blocks = markup.translate(text, _text, _math, lambda name: _figure((svgs or {})[name], (figures or {}).get(name)))
     return "\n".join(b if b.startswith(("<math", "<figure")) and b.endswith(("</math>", "</figure>"))
                      else f"<p>{b}</p>" for b in blocks)
 
@@ -54,7 +66,8 @@ def inline_html(text: str) -> str:
 def _environment() -> jinja2.Environment:
     env = templates("html", autoescape=True)
     env.filters["inline"] = lambda text: Markup(inline_html(text))
-    env.filters["prose"] = jinja2.pass_context(lambda context, text: Markup(to_html(text, context["svgs"])))
+    env.filters["prose"] = jinja2.pass_context(lambda context, text: Markup(to_html(text, context["svgs"],
+                                                                                            context.get("figures"))))
     env.filters["mathml"] = lambda tex: Markup(math_to_mathml(tex))
     return env
 
@@ -70,7 +83,8 @@ class Html(Driver):
         svgs = self.figures(document, figures.to_svg)
         template = HTML.get_template("solutions.html.j2")
         return {name: template.render(title=document.title, label=document.label, problems=document.problems,
-                                      svgs=svgs, instructor=instructor) for name, instructor in PAGES.items()}
+                                      svgs=svgs, figures=self.figure_texts(document.problems),
+                                      instructor=instructor) for name, instructor in PAGES.items()}
 
     def write(self, rendered: list[tuple[Document, Any]], folder: Path) -> list:
         for document, pages in rendered:

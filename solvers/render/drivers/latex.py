@@ -69,15 +69,28 @@ def _math(math: markup.Math) -> str:
             "align": lambda: math.latex}[math.mode]()
 
 
-def _figure(name: str) -> str:
-    return rf"\begin{{center}}\includegraphics[width=0.7\linewidth]{{figures/{name}.pdf}}\end{{center}}"
+TEXT_WIDTH = 6.5  # inches between the margins of an A4 page (templates/latex/base.tex.j2)
 
 
-def to_latex(text: str) -> str:
-    """Neutral markup as LaTeX (a figure is figures/NAME.pdf beside the document). A display
-    continues the paragraph before it, and a paragraph ending in a colon allows no page break
-    after it, so that no page break separates a lead-in sentence from what it announces."""
-    blocks = markup.translate(text, _text, _math, _figure)
+def _figure(name: str, shown) -> str:
+    """A figure at its own size (at most the text's width), its number and caption under it,
+    on one page (a document that does not number its figures: just the figure)."""
+    if shown is None:
+        return rf"\begin{{center}}\includegraphics[width=0.7\linewidth]{{figures/{name}.pdf}}\end{{center}}"
+    width = rf"{shown.size[0]:.2f}in" if shown.size[0] < TEXT_WIDTH else r"\linewidth"
+    caption = to_latex(shown.caption) if shown.caption else ""
+    return (r"\par\noindent\begin{minipage}{\linewidth}\centering"
+            rf"\includegraphics[width={width}]{{figures/{name}.pdf}}\par\smallskip"
+            rf"{{\small\textbf{{Figure {shown.number}.}}{' ' + caption if caption else ''}\par}}"
+            r"\end{minipage}\par")
+
+
+def to_latex(text: str, figures: dict | None = None) -> str:
+    """Neutral markup as LaTeX (a figure is figures/NAME.pdf beside the document, with its
+    number and caption from `figures`, name → prose.FigureText). A display continues the
+    paragraph before it, and a paragraph ending in a colon allows no page break after it, so
+    that no page break separates a lead-in sentence from what it announces."""
+    blocks = markup.translate(text, _text, _math, lambda name: _figure(name, (figures or {}).get(name)))
     return "".join(block + ("\n" if after.startswith(DISPLAYS) else LEAD_IN if block.endswith(":") else "\n\n")
                    for block, after in zip(blocks, blocks[1:] + [""])).strip()
 
@@ -93,7 +106,7 @@ def _environment() -> jinja2.Environment:
         "latex", block_start_string="<%", block_end_string="%>", variable_start_string="<<", variable_end_string=">>",
         comment_start_string="<#", comment_end_string="#>", autoescape=False)
     env.filters["tex"] = latex_escape
-    env.filters["prose"] = to_latex
+    env.filters["prose"] = jinja2.pass_context(lambda context, text: to_latex(text, context.get("figures")))
     return env
 
 
@@ -149,7 +162,9 @@ def _compile(work: tuple[Path, list[Document]]) -> Path:
 
 def render_document(template: str, title: str, documents: list[Document], instructor: bool = False) -> str:
     """A LaTeX document of one or more variants, each starting on a new page."""
-    return LATEX.get_template(template).render(title=title, variants=documents, instructor=instructor)
+    figures = {name: shown for d in documents for name, shown in Driver.figure_texts(d.problems).items()}
+    return LATEX.get_template(template).render(title=title, variants=documents, instructor=instructor,
+                                               figures=figures)
 
 
 def split_pdf(pdf: Path, documents: list[Document]) -> None:

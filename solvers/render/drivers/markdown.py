@@ -39,9 +39,19 @@ def _math(math: markup.Math) -> str:
     return f"\n$$\n{latex}\n$$\n"
 
 
-def to_markdown(text: str) -> str:
-    """Neutral markup as Markdown (a figure is figures/NAME.svg beside the file)."""
-    blocks = markup.translate(text, _text, _math, lambda name: f"![Figure](figures/{name}.svg)")
+def _figure(name: str, shown) -> str:
+    """figures/NAME.svg with its alt text, and its number and caption under it."""
+    if shown is None:
+        return f"![Figure](figures/{name}.svg)"
+    caption = " ".join(markup.translate(shown.caption, _text, _math, lambda n: "")) if shown.caption else ""
+    alt = markdown_escape(shown.alt or f"Figure {shown.number}")
+    return f"![{alt}](figures/{name}.svg)\n\n**Figure {shown.number}.**{' ' + caption if caption else ''}"
+
+
+def to_markdown(text: str, figures: dict | None = None) -> str:
+    """Neutral markup as Markdown (a figure is figures/NAME.svg beside the file, with its
+    number and caption from `figures`, name → prose.FigureText)."""
+    blocks = markup.translate(text, _text, _math, lambda name: _figure(name, (figures or {}).get(name)))
     return "\n\n".join(block.strip() for block in blocks)
 
 
@@ -52,7 +62,8 @@ def table_math(latex: str) -> str:
 
 def _environment() -> jinja2.Environment:
     env = templates("markdown", autoescape=False, keep_trailing_newline=True)
-    env.filters.update(prose=to_markdown, md=markdown_escape, cell=table_math)
+    env.filters.update(prose=jinja2.pass_context(lambda context, text: to_markdown(text, context.get("figures"))),
+                       md=markdown_escape, cell=table_math)
     return env
 
 
@@ -65,7 +76,8 @@ class Markdown(Driver):
     def render(self, document: Document) -> dict[str, Any]:
         drawn = self.figures(document, figures.to_svg)
         text = MARKDOWN.get_template("solutions.md.j2").render(title=document.title, label=document.label,
-                                                               problems=document.problems)
+                                                               problems=document.problems,
+                                                               figures=self.figure_texts(document.problems))
         return {"text": re.sub(r"\n{3,}", "\n\n", text), "figures": drawn}
 
     def write(self, rendered: list[tuple[Document, Any]], folder: Path) -> list:
