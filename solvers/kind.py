@@ -74,7 +74,8 @@ class Kind(Generic[SpecT, StructureT]):
         values.update(parts.values)
         _check_finite(derivation, values)
         return Solution(name, self.name, spec.title, spec.statement, spec.notes, spec.digits, parts.givens,
-                        parts.questions, parts.conventions, derivation, values,
+                        parts.questions, [Item("rounding", {"digits": spec.digits})] + parts.conventions,
+                        derivation, values,
                         with_tolerances(parts.answers, spec.tolerance), parts.closing,
                         spec.instructor_notes, spec.count_from)
 
