@@ -56,3 +56,13 @@ def test_bad_conv_problems_name_the_field(load_error, layers, solve_for, field, 
     error = load_error({"kind": "conv_shape", "title": "t", "input": {"channels": 1, "height": 5, "width": 5},
                         "layers": layers, "solve_for": solve_for})
     assert error.field == field and fragment in error.message, str(error)
+
+
+def test_shapes_can_be_written_height_width_channels():
+    problem = spec({"input": {"channels": 3, "height": 32, "width": 28}, "shape_order": "HWC",
+                    "layers": [{"type": "conv", "filters": 8, "kernel": 3}]})
+    solution = conv_shape.KIND.solve(problem)
+    (answer,) = solution.answers
+    assert answer.value.ravel().tolist() == [30, 26, 8]
+    from solvers.render import prose
+    assert "height × width × channels" in prose.prepare(solution).questions[0]

@@ -74,6 +74,7 @@ class Spec(SpecBase):
     layers: list[Layer] = Field(min_length=1, max_length=30)
     ask: Ask = Ask()
     solve_for: list[Unknown] = []
+    shape_order: Literal["CHW", "HWC"] = "CHW"  # shapes as channels × height × width, or height × width × channels
 
 
 def hyperparameters(layer: Layer) -> dict[str, tuple[int, int]]:
@@ -269,18 +270,21 @@ def given_values(spec: Spec) -> dict[str, np.ndarray]:
 
 
 def present(spec: Spec, derivation: Derivation, values) -> Parts:
-    shape = {l: tuple(F.Var(f"{d}{l}", d, "scalar", l) for d in "CHW") for l in range(len(spec.layers) + 1)}
-    givens = [Item("feature_map", {"shape": shape[0]})]
+    order = spec.shape_order
+    shape = {l: tuple(F.Var(f"{d}{l}", d, "scalar", l) for d in order) for l in range(len(spec.layers) + 1)}
+    givens = [Item("feature_map", {"shape": tuple(F.Var(f"{d}0", d, "scalar", 0) for d in "CHW")})]
     givens += [Item("conv_layer", {"layer": l, "type": layer.type, "filters": layer.filters,
                                    "unknown": {q.unknown for q in spec.solve_for if q.layer == l},
                                    **{n: list(v) for n, v in hyperparameters(layer).items()}})
                for l, layer in enumerate(spec.layers, 1)]
-    questions = [Item("shapes", {"layers": len(spec.layers)})] if spec.ask.shapes else []
+    words = {"C": "channels", "H": "height", "W": "width"}
+    questions = ([Item("shapes", {"layers": len(spec.layers), "order": [words[d] for d in order]})]
+                 if spec.ask.shapes else [])
     conventions = [Item("conv_size_formula")]
     if any(layer.type != "conv" for layer in spec.layers):
         conventions.append(Item("pool_stride"))
     answers = [Answer(f"layer{l}.shape", f"C{l}", F.Grid(tuple((v,) for v in shape[l])),
-                      np.array([[values[f"{d}{l}"][0, 0]] for d in "CHW"]), integer=True)
+                      np.array([[values[f"{d}{l}"][0, 0]] for d in order]), integer=True)
                for l in range(1, len(spec.layers) + 1) if spec.ask.shapes]
     for i, question in enumerate(spec.solve_for):
         key = f"q{i}{UNKNOWNS[question.unknown]}"
