@@ -10,7 +10,7 @@ from . import build as B
 from . import lock as L
 from .problem import ProblemError
 from .grading import cli as grading_cli
-from .render.drivers import DRIVERS
+from .render.drivers import DEFAULT_FORMATS, DRIVERS
 from .render.markup import RenderError
 from .render.pdf import LatexError
 from .verify import VerificationError
@@ -40,10 +40,12 @@ def _path(text: str) -> str:
 
 def _formats(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
+    if names == ["all"]:
+        return list(DRIVERS)
     unknown = [name for name in names if name not in DRIVERS]
     if unknown or not names:
         raise argparse.ArgumentTypeError(f"{', '.join(unknown) or 'nothing'} is not an output format; expected "
-                                         f"some of {', '.join(DRIVERS)}")
+                                         f"some of {', '.join(DRIVERS)}, or all")
     return names
 
 
@@ -65,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--out", default="build", help="output folder (default: build)")
         command.add_argument("--jobs", type=_jobs, default=2, help="processes at once, 1 to 64 (default: 2)")
         command.add_argument("--formats", type=_formats, default=None,
-                             help=f"comma-separated output formats (default: all of {', '.join(DRIVERS)})")
+                             help=f"comma-separated output formats, or all (default: {', '.join(DEFAULT_FORMATS)}; "
+                             f"on request: {', '.join(sorted(set(DRIVERS) - set(DEFAULT_FORMATS)))})")
     check = commands.add_parser("check", help="verify every answer against torch (and every lockfile), "
                                 "without rendering")
     _variant_options(check)

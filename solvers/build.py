@@ -34,7 +34,7 @@ from . import variants as V
 from .characters import untypesettable
 from .output import MARK
 from .randomize import seed_for_student
-from .render.drivers import DRIVERS, Document
+from .render.drivers import DEFAULT_FORMATS, DRIVERS, Document
 from .mistakes import answer_key
 from .solution import Solution
 from .timing import timed
@@ -343,9 +343,9 @@ class BuildReport:
 
 def build(paths: list[str | Path], out: str | Path, variants: list[Variant] | None = None,
           jobs: int = 2, formats: list[str] | None = None) -> BuildReport:
-    """Build every set in `paths` into `out`/<set>/ in every format (or the `formats` named,
-    see solvers.render.drivers), all or nothing."""
-    out, variants, formats = Path(out), variants or plan(), formats or list(DRIVERS)
+    """Build every set in `paths` into `out`/<set>/ in the default formats (or the `formats`
+    named, see solvers.render.drivers), all or nothing."""
+    out, variants, formats = Path(out), variants or plan(), formats or DEFAULT_FORMATS
     sets = discover(paths)
     read = {Path(p).resolve() for p in paths if Path(p).is_dir()}
     read |= {(s.source if s.source.is_dir() else s.source.parent).resolve() for s in sets

@@ -9,7 +9,7 @@ import yaml
 from latex2mathml.converter import convert
 
 from solvers import build
-from solvers.render.drivers import DRIVERS
+from solvers.render.drivers import DEFAULT_FORMATS, DRIVERS
 from solvers.render.drivers.markdown import markdown_escape, to_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +28,8 @@ def markdown(tmp_path_factory):
 
 def test_only_the_formats_asked_for_are_written(markdown):
     assert sorted(p.name for p in (markdown / "relu-networks").iterdir() if not p.name.startswith(".")) == ["answers.json", "solutions.md"]
-    assert set(DRIVERS) == {"latex", "html", "markdown", "answers", "moodle"}
+    assert set(DRIVERS) == {"latex", "html", "markdown", "answers", "moodle", "qti", "rubric", "gradescope"}
+    assert DEFAULT_FORMATS == [name for name in DRIVERS if name != "rubric"]  # the rubric's pdflatex run: on request
 
 
 def test_markdown_math_is_dollar_delimited_and_every_formula_is_valid_latex(markdown):

@@ -148,6 +148,18 @@ class MathContext:
         return r"\begin{align*} " + r" \\ ".join(rows) + r" \end{align*}"
 
 
+def step_values(solution: Solution, m: MathContext, sections: list[tuple[str, list[str]]]) -> list[StepValue]:
+    """Every step's value, with the answers its quantity gives, in the order of the solution."""
+    found = []
+    for index, (section, (_, texts)) in enumerate(zip(solution.derivation.sections, sections)):
+        for step, text in zip(section.steps, texts):
+            key = step.target.key
+            found.append(StepValue(key, index, m.tex(step.target), m.num(step.target),
+                                   np.asarray(solution.values[key], dtype=float).tolist(),
+                                   tuple(a.name for a in solution.answers if a.key == key), bool(text)))
+    return found
+
+
 def _answer_value(m: MathContext, answer) -> str:
     if answer.boolean:
         return r"\text{true}" if answer.value.reshape(-1)[0] else r"\text{false}"
@@ -172,6 +184,19 @@ class FigureText:
 
 
 @dataclass
+class StepValue:
+    """The value one step of the solution gives: its quantity, its symbol and value as LaTeX,
+    its entries as numbers, the answers it gives and whether the step shows it itself."""
+    key: str
+    section: int  # the index of its section in RenderedProblem.sections
+    symbol: str
+    value: str
+    numbers: list[list[float]]
+    answers: tuple[str, ...]  # the names of the answers this quantity is
+    shown: bool  # its step writes something (a tabulated or implied step writes nothing)
+
+
+@dataclass
 class RenderedProblem:
     """One problem as neutral markup, ready for any output format."""
     name: str
@@ -188,6 +213,7 @@ class RenderedProblem:
     figure_texts: dict[str, FigureText] = field(default_factory=dict)  # file name → number, caption, alt text
     instructor_notes: str = ""
     given_values: list[tuple[str, str, str]] = field(default_factory=list)  # (key, symbol, value) of each given
+    steps: list[StepValue] = field(default_factory=list)  # every step's value, in order (for rubrics)
 
 
 @dataclass
@@ -265,7 +291,7 @@ def prepare(solution: Solution, figure_prefix: str = "fig", number: int = 1) -> 
                                [render("conventions", c) for c in solution.conventions], sections, answers,
                                closing=[render("closing", c) for c in solution.closing],
                                instructor_notes=markup.from_authored(solution.instructor_notes),
-                               given_values=given_values)
+                               given_values=given_values, steps=step_values(solution, m, sections))
     rendered.figures, rendered.figure_texts = dict(m.figures_used), dict(m.figure_texts)
     unplaced = sorted(set(m.figure_numbers) - set(m.figure_texts))
     if unplaced:

@@ -40,6 +40,7 @@ class Document:
 class Driver:
     """One output format. Subclasses override what they need."""
     name = ""
+    default = True  # built when no formats are named
 
     def render(self, document: Document) -> Any:
         """What this format makes of one document, in the worker (must pickle)."""
@@ -82,7 +83,11 @@ def _registry() -> dict[str, Driver]:
     from .latex import Latex
     from .markdown import Markdown
     from .moodle import Moodle
-    return {driver.name: driver for driver in (Latex(), Html(), Markdown(), AnswerKey(), Moodle())}
+    from .qti import Qti
+    from .rubric import Rubric
+    from .gradescope import Gradescope
+    return {driver.name: driver for driver in (Latex(), Html(), Markdown(), AnswerKey(), Moodle(), Qti(), Rubric(), Gradescope())}
 
 
 DRIVERS: dict[str, Driver] = _registry()
+DEFAULT_FORMATS = [name for name, driver in DRIVERS.items() if driver.default]

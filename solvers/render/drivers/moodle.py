@@ -70,8 +70,7 @@ def _escape(text: str) -> str:
 
 
 def cloze(name: str, text: str, entries: list[Q.Entry], labels: dict[str, str]) -> ET.Element:
-    import html
-    rows = "".join(f"<tr><td>{labels.get(e.label, html.escape(e.label))}</td><td>{cloze_field(e)}</td></tr>"
+    rows = "".join(f"<tr><td>{Q.entry_label(labels, e)}</td><td>{cloze_field(e)}</td></tr>"
                    for e in entries)
     return _question("cloze", name, f"{text}\n<table>{rows}</table>")
 
@@ -88,27 +87,14 @@ def multichoice(name: str, text: str, entry: Q.Entry, options: list[Q.Choice], l
     return question
 
 
-def entry_labels(problem, entries: list[Q.Entry]) -> dict[str, str]:
-    """Each entry's label as math: the answer's symbol, with the entry's index."""
-    symbols = {name: label for name, label, _ in problem.answers}
-    out = {}
-    for e in entries:
-        symbol = symbols.get(e.answer)
-        if symbol is None:
-            continue
-        index = e.label[len(e.answer):].strip("[]")
-        out[e.label] = rf"\({Q.html.escape(symbol)}\)" + (f" entry {index}" if index else "")
-    return out
-
-
 def problem_questions(document: Document, problem, key_problem: dict[str, Any]) -> list[tuple[tuple, ET.Element]]:
     """(category, question) pairs for one problem of one variant."""
     digits = key_problem.get("digits", 4)
-    text = Q.question_html(problem, f"Give numbers to at least {digits} significant digits.")
+    text = Q.prompt(problem, digits)
     name = f"{Q.title(problem)} · {document.label or 'sheet'}"
     category = (document.title, Q.title(problem))
     entries = Q.entries(key_problem)
-    labels = entry_labels(problem, entries)
+    labels = Q.entry_labels(problem, entries)
     if len(entries) == 1 and not entries[0].boolean:
         main = numerical(name, text, entries[0])
     else:
@@ -119,7 +105,7 @@ def problem_questions(document: Document, problem, key_problem: dict[str, Any]) 
         options = Q.choices(chosen, digits, document.seed, key_problem["problem"])
         if len(options) > 1:
             out.append(((document.title, f"{category[1]} (multiple choice)"), multichoice(
-                name, text, chosen, options, labels.get(chosen.label, Q.html.escape(chosen.label)))))
+                name, text, chosen, options, Q.entry_label(labels, chosen))))
     return out
 
 

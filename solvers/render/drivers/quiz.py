@@ -54,6 +54,11 @@ def title(problem) -> str:
         if isinstance(problem.title, str) else str(problem.title)
 
 
+def prompt(problem, digits: int) -> str:
+    """The question text of a problem with the precision asked of numbers."""
+    return question_html(problem, f"Give numbers to at least {digits} significant digits.")
+
+
 def question_html(problem, extra: str = "") -> str:
     """The question text of a problem: statement, givens, parts asked."""
     return QUESTION.render(
@@ -137,3 +142,21 @@ def multiple_choice_entry(key_problem: dict[str, Any]) -> Entry | None:
     found = [e for e in entries(key_problem) if e.mistakes and not e.boolean]
     return next((e for e in found if len({m["name"] for _, m in e.mistakes}) >= 2), found[0] if found else None)
 
+
+
+def entry_labels(problem, found: list[Entry]) -> dict[str, str]:
+    """Each entry's label as HTML with math: the answer's symbol, with the entry's index."""
+    symbols = {name: label for name, label, _ in problem.answers}
+    out = {}
+    for e in found:
+        symbol = symbols.get(e.answer)
+        if symbol is None:
+            continue
+        index = e.label[len(e.answer):].strip("[]")
+        out[e.label] = rf"\({html.escape(symbol)}\)" + (f" entry {index}" if index else "")
+    return out
+
+
+def entry_label(labels: dict[str, str], entry: Entry) -> str:
+    """An entry's label as HTML: its math label, else its name."""
+    return labels.get(entry.label, html.escape(entry.label))
