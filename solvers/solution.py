@@ -29,12 +29,14 @@ class Figure:
     draw, the renderer how to store it). `name` is unique within the problem; `size` is in
     inches, as printed; `alt` describes the drawing in words (the HTML page's text for readers
     who cannot see it); `fill`: the axes are the whole figure, in inches from its lower left
-    corner (a diagram that places everything itself), else a plot laid out around its axes."""
+    corner (a diagram that places everything itself), else a plot laid out around its axes
+    (`grid` of them: panels side by side)."""
     name: str
     draw: Callable[[Any], None]
     size: tuple[float, float] = (5.0, 4.0)
     alt: str = ""
     fill: bool = False
+    grid: tuple[int, int] = (1, 1)  # rows and columns of axes: more than one, `draw` gets the list of them
 
 
 @dataclass

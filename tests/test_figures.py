@@ -136,3 +136,50 @@ def test_an_html_page_with_figures_is_not_blank_in_chromium(sheets, tmp_path):
     pixels = imread(shot)
     assert (pixels[..., :3] < 0.5).mean() > 0.01  # text
     assert _colour(pixels) > 300  # and the diagram, drawn
+
+
+def _drawn(path: Path, item: str):
+    """The axes a solution's closing figure `item` draws on (matplotlib, off screen)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    _, solution = variants.instantiate(variants.read(path), 1)
+    figure = next(c.facts["figure"] for c in solution.closing if c.kind == item)
+    fig = plt.figure()
+    axes = fig.subplots(*figure.grid, squeeze=False).flat if figure.grid != (1, 1) else [fig.add_subplot()]
+    axes = list(axes)
+    figure.draw(axes if len(axes) > 1 else axes[0])
+    plt.close(fig)
+    return figure, axes
+
+
+def test_each_hidden_units_boundary_has_its_own_colour_and_style():
+    _, (ax,) = _drawn(ROOT / "problems/relu-decision-regions/q1-regions.yaml", "regions_plot")
+    lines = [line for line in ax.lines if line.get_label().startswith("$z_")]
+    assert len(lines) == 4
+    assert len({line.get_color() for line in lines}) == 4 and len({line.get_linestyle() for line in lines}) == 4
+
+
+def test_universal_approximation_plots_every_number_of_bumps():
+    figure, (ax,) = _drawn(ROOT / "problems/universal-approximation/q1-bumps.yaml", "approx_plot")
+    bumps = yaml.safe_load((ROOT / "problems/universal-approximation/q1-bumps.yaml").read_text())["approximate"]["bumps"]
+    labels = [line.get_label() for line in ax.lines]
+    assert [label.split("$")[1] for label in labels[1:]] == [f"n = {n}" for n in bumps] and len(bumps) > 1
+    assert "5, 10, 20, 40 sigmoid bumps" in figure.alt or all(str(n) in figure.alt for n in bumps)
+
+
+def test_activation_plots_mark_the_kink_convention():
+    figure, axes = _drawn(ROOT / "problems/activation-functions/q1-relu-family.yaml", "activation_plot")
+    relu = axes[0]
+    dots = [(line.get_xdata()[0], line.get_ydata()[0], line.get_markerfacecolor()) for line in relu.lines
+            if line.get_marker() == "o" and len(line.get_xdata()) == 1]
+    assert sorted((x, y) for x, y, _ in dots) == [(0, 0.0), (0, 1.0)]  # ReLU'(0) = 0 taken, 1 from the right open
+    assert [face for x, y, face in dots if y == 1.0] == ["white"]
+    assert "kink at 0: f'(0) = 0 filled" in figure.alt and figure.grid == (1, 3)
+
+
+def test_activation_solutions_show_their_plot(tmp_path):
+    build.build([ROOT / "problems/activation-functions"], tmp_path, formats=["html"])
+    page = (tmp_path / "activation-functions" / "solutions.html").read_text()
+    assert page.count('<figure class="plot" role="img" aria-label="Plots of ') == 2  # q1, q2 (q3 plots nothing)
+    assert "Figure 1.1 plots each function with its derivative" in page

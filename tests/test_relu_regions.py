@@ -34,7 +34,8 @@ def test_the_plot_is_in_both_outputs(tmp_path):
     out = tmp_path / "q1-regions"
     assert (out / "figures").is_dir() and any((out / "figures").glob("*.pdf"))
     page = (out / "solutions.html").read_text()
-    assert '<figure class="plot"><svg' in page and "<script" not in page
+    assert '<figure class="plot" role="img" aria-label="Decision regions in the (x1, x2) plane' in page
+    assert "<figcaption><strong>Figure 1.1.</strong> Decision regions" in page and "<script" not in page
 
 
 numbers = st.integers(-4, 4).map(float)

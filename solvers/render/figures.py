@@ -32,6 +32,9 @@ def _draw(figure: Figure):
         ax.set_axis_off()
         ax.set(xlim=(0, figure.size[0]), ylim=(0, figure.size[1]))
         figure.draw(ax)
+    elif figure.grid != (1, 1):
+        figure.draw(list(fig.subplots(*figure.grid, squeeze=False).flat))
+        fig.tight_layout()
     else:
         ax = fig.add_subplot()
         figure.draw(ax)

@@ -29,6 +29,7 @@ from ...derivation import Derivation, Quantity, Section, Step
 from ... import mistakes as M
 from ...kind import Kind, Parts
 from ...solution import Answer, Item, kink_convention
+from .figures import plot
 
 NAMES = ELEMENTWISE + SMOOTH_EXTRAS
 DEAD_FAMILY = ("relu", "leaky_relu", "elu")
@@ -309,7 +310,8 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
                                                  if spec.dead_relu else [])
     kinked = sorted({a for a in used if a.one_sided_derivatives() is not None}, key=lambda a: (a.name, a.alpha or 0.0))
     conventions = [kink_convention(a) for a in kinked] + ([Item("numbering")] if spec.chain else [])
-    return Parts(givens, questions, conventions, answers)
+    closing = [Item("activation_plot", {"figure": plot(functions, [float(p) for p in spec.points], spec.digits)})] if functions else []
+    return Parts(givens, questions, conventions, answers, closing)
 
 
 # -- reference ---------------------------------------------------------------------------------------

@@ -65,12 +65,16 @@ class Layout:
     radius: float = RADIUS  # of a unit's circle: its bias fits inside
 
 
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
 def _entry(name: str, index: int, count: int, first: int) -> str:
-    """The mathtext of entry `index` of a vector named `name` (just the name for one entry)."""
-    base = name.replace("_", "_{", 1) + "}" if "_" in name else name
-    if count == 1:
-        return f"${base}$"
-    return f"${{{base}}}_{{{index + first}}}$" if "_" in name else f"${base}_{{{index + first}}}$"
+    """Entry `index` of a vector named `name` (just the name for one entry), with Unicode
+    subscripts (mathtext, slower to lay out, only for a name with a subscript of its own)."""
+    if "_" in name:
+        base = "{" + name.replace("_", "_{", 1) + "}}"
+        return f"${base}$" if count == 1 else f"${base}_{{{index + first}}}$"
+    return name if count == 1 else name + str(index + first).translate(SUBSCRIPTS)
 
 
 def _widths(s: Structure) -> list[int]:
@@ -210,7 +214,8 @@ def draw(plan: Layout, ax) -> None:
             if node.text:
                 ax.text(node.x, node.y, node.text, ha="center", va="center", fontsize=LABEL, zorder=4)
             if node.side:
-                ax.text(node.x - plan.radius - 0.06, node.y, node.side, ha="right", va="center", fontsize=LABEL)
+                ax.text(node.x - plan.radius - 0.06, node.y, node.side, ha="right", va="center", fontsize=LABEL + 1,
+                        fontstyle="italic")
     last = plan.columns[-1].nodes
     for node in last:
         ax.annotate("", (node.x + plan.radius + 0.3, node.y), (node.x + plan.radius, node.y),

@@ -32,6 +32,9 @@ from ...solution import Answer, Figure, Item, kink_convention
 
 Row = Annotated[list[Number], Field(min_length=1, max_length=10)]
 CLASS_COLORS = ["#cfe3f7", "#f9d9b8", "#d4edc9", "#ead1f0", "#f5f0b5"]
+LINE_COLORS = ["#1f5fa8", "#c0392b", "#2e8b3a", "#7d3c98", "#d35400", "#117a8b", "#8e6c1f", "#c2185b", "#555555",
+               "#2c3e50"]  # one per hidden unit's boundary, told apart in grey print by LINE_STYLES too
+LINE_STYLES = ["-", "--", "-.", ":"]
 
 
 class Layer(Model):
@@ -244,7 +247,10 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
         questions.append(Item("regions_sums", {"cases": [float(s) for s in spec.sum_cases]}))
     closing = [Item("regions_exact", {"cases": _exact_outputs(spec)})] if spec.sum_cases else []
     if spec.plot:
-        closing.append(Item("regions_plot", {"figure": Figure("regions", _plotter(spec), (6.0, 4.2))}))
+        alt = (f"Decision regions in the (x1, x2) plane: the boundary line of each of the {units(spec)} hidden units "
+               f"in its own colour, the plane shaded by the predicted class of {len(spec.output.bias)}"
+               + (f", the {len(spec.inputs)} given inputs marked" if spec.inputs else "") + ".")
+        closing.append(Item("regions_plot", {"figure": Figure("regions", _plotter(spec), (6.0, 4.2), alt)}))
     conventions = [Item("regions_layout"), kink_convention(Activation("relu"))]
     return Parts(givens, questions, conventions, answers, closing)
 
@@ -282,10 +288,12 @@ def _plotter(spec: Spec):
         ax.contourf(x1, x2, predicted, levels=np.arange(len(c) + 1) - 0.5, colors=colors)
         for j in range(W.shape[1]):
             w1, w2 = W[:, j]
+            style = {"color": LINE_COLORS[j % len(LINE_COLORS)], "ls": LINE_STYLES[j % len(LINE_STYLES)], "lw": 1.4,
+                     "label": f"$z_{j + 1} = 0$"}
             if w2 != 0:
-                ax.plot(grid, -(w1 * grid + b[j]) / w2, lw=1.2, label=f"$z_{j + 1} = 0$")
+                ax.plot(grid, -(w1 * grid + b[j]) / w2, **style)
             else:
-                ax.axvline(-b[j] / w1, lw=1.2, label=f"$z_{j + 1} = 0$", color=f"C{j}")
+                ax.axvline(-b[j] / w1, **style)
         for k, (p1, p2) in enumerate(inputs):
             ax.plot(p1, p2, "k.", ms=6)
             ax.annotate(f"$x^{{({k + 1})}}$", (p1, p2), textcoords="offset points", xytext=(4, 4))

@@ -216,7 +216,11 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
         closing += [Item("approx_table", {"bumps": spec.approximate.bumps, "steepness": spec.approximate.steepness,
                                           "errors": [[F.Num(float(e)) for e in row] for row in errors],
                                           "g": F.Sym(g), "interval": spec.approximate.interval}),
-                    Item("approx_plot", {"figure": Figure("approximation", _plotter(spec), (6.0, 3.6))})]
+                    Item("approx_plot", {"figure": Figure("approximation", _plotter(spec), (6.0, 3.6), (
+                        f"Plot of g(x) = {spec.approximate.function} on [{spec.approximate.interval[0]:g}, "
+                        f"{spec.approximate.interval[1]:g}] and its approximations by "
+                        f"{', '.join(str(n) for n in spec.approximate.bumps)} sigmoid bumps at steepness "
+                        f"{max(spec.approximate.steepness):g}."))})]
     conventions = [Item("bump_conventions", {})]
     return Parts(givens, questions, conventions, answers, closing, {"E": errors} if spec.approximate else {})
 
@@ -224,13 +228,15 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
 def _plotter(spec: Spec):
     a, b = spec.approximate.interval
     g = vectorized(parse_function(spec.approximate.function, "approximate.function"))
-    n, ks = max(spec.approximate.bumps), spec.approximate.steepness
+    bumps, k = spec.approximate.bumps, max(spec.approximate.steepness)
+    styles = ["-", "--", "-.", ":"]
 
     def draw(ax) -> None:
         x = np.linspace(a, b, GRID)
         ax.plot(x, g(x), "k", lw=2, label="$g(x)$")
-        for k in ks:
-            ax.plot(x, approximation(g, a, b, n, k, x), lw=1, label=f"{n} bumps, $k = {k:g}$")
+        for i, n in enumerate(bumps):  # every number of bumps asked, at the steepest k: the error shrinking with n
+            ax.plot(x, approximation(g, a, b, n, k, x), lw=1.1, color=f"C{i}", ls=styles[i % len(styles)],
+                    label=f"$n = {n}$ bumps, $k = {k:g}$")
         ax.set(xlabel="$x$", xlim=(a, b))
         ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1))
 

@@ -39,6 +39,17 @@ def _math(math: markup.Math) -> str:
     return shown
 
 
+SVG_NAMESPACES = re.compile(r'\s+xmlns(:xlink)?="[^"]*"')
+METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.DOTALL)
+
+
+def inline_svg(svg: str) -> str:
+    """An SVG file as HTML5 holds it inline: without its metadata block and namespace
+    declarations (the HTML parser knows SVG), so the page names no address at all."""
+    head, _, rest = svg.partition(">")
+    return SVG_NAMESPACES.sub("", head) + ">" + METADATA.sub("", rest, count=1)
+
+
 def _figure(svg: str, shown) -> str:
     """An inline SVG figure, described for screen readers by its alt text, numbered and
     captioned under it (a page that does not number its figures: just the SVG)."""
@@ -80,7 +91,7 @@ class Html(Driver):
 
     def render(self, document: Document) -> dict[str, str]:
         """solutions.html and instructor-key.html of the document."""
-        svgs = self.figures(document, figures.to_svg)
+        svgs = {name: inline_svg(svg) for name, svg in self.figures(document, figures.to_svg).items()}
         template = HTML.get_template("solutions.html.j2")
         return {name: template.render(title=document.title, label=document.label, problems=document.problems,
                                       svgs=svgs, figures=self.figure_texts(document.problems),
