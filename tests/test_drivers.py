@@ -27,7 +27,7 @@ def markdown(tmp_path_factory):
 
 
 def test_only_the_formats_asked_for_are_written(markdown):
-    assert sorted(p.name for p in (markdown / "relu-networks").iterdir() if not p.name.startswith(".")) == ["answers.json", "solutions.md"]
+    assert sorted(p.name for p in (markdown / "relu-networks").iterdir() if not p.name.startswith(".")) == ["answers.json", "figures", "solutions.md"]  # figures: the diagrams
     assert set(DRIVERS) == {"latex", "html", "markdown", "answers", "moodle", "qti", "rubric", "gradescope"}
     assert DEFAULT_FORMATS == [name for name in DRIVERS if name != "rubric"]  # the rubric's pdflatex run: on request
 
