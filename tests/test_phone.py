@@ -109,3 +109,9 @@ def test_every_script_has_its_two_parts():
         for element in _tree(latex).iter():
             if element.tag.rsplit("}", 1)[-1] in ("msup", "msub", "mfrac"):
                 assert len(element) == 2, latex
+
+
+def test_a_sign_is_not_spaced_as_a_subtraction_and_a_slash_has_no_space():
+    assert '<mo form="prefix">−</mo><mn>0.5</mn>' in math_to_mathml(r"b = -0.5")
+    assert 'form="prefix"' not in math_to_mathml(r"a - b")
+    assert '<mo lspace="0" rspace="0">/</mo>' in math_to_mathml(r"\partial L / \partial A")

@@ -153,3 +153,10 @@ def test_the_chain_bias_can_be_named_as_cs231n_writes_it(tmp_path, load_error):
     error = load_error({"kind": "activation", "title": "t", "functions": ["sigmoid"],
                         "chain": {"x": [1, 2], "w": [3, 4], "b": 1, "bias_name": "w_2"}})
     assert error.field == "chain.bias_name" and "already a symbol" in error.message
+
+
+def test_answers_that_share_a_symbol_are_told_apart_in_the_table():
+    _, solution = variants.instantiate(variants.read(ROOT / "problems/activation-functions/q1-relu-family.yaml"), 1)
+    labels = [label for name, label, _ in prose.prepare(solution).answers if name.startswith("chain.")]
+    assert len(labels) == len(set(labels)) == 3
+    assert labels[1].endswith(r"\ \text{(leaky relu)}")

@@ -9,7 +9,9 @@ where MathML Core (Chromium, Firefox) shows it otherwise.
 - a function name (ln, exp, …) is followed by a thin space, as LaTeX sets it (`ln g`);
 - a superscript on a matrix applies to the whole bracketed matrix;
 - `\\left( … \\right)` around something no taller than a line is a pair of ordinary
-  parentheses (a stretchy one gets extra space on both sides).
+  parentheses (a stretchy one gets extra space on both sides);
+- a minus that starts a row or follows an operator is a sign (−3), not a subtraction, and a
+  slash divides without space around it (∂L/∂A).
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ ET.register_namespace("", NAMESPACE)
 FUNCTIONS = {"ln", "log", "exp", "sin", "cos", "tan", "tanh", "max", "min", "det", "diag", "sup", "inf", "lim"}
 PRIME = "\u2032"
 TALL = {"mfrac", "mtable", "munder", "munderover", "msqrt", "mroot"}
+SIGNS = {"\u2212", "-", "+"}
+CLOSING = {")", "]", "}", "|", "\u2016", "\u230b", "\u2309", "\u27e9", "!", "\u2032"}
 ROWS = {"math", "mrow", "mtd", "mstyle", "mpadded", "mphantom"}
 MATRIX_POWER = re.compile(r"(\\begin\{([a-zA-Z]*matrix)\}.*?\\end\{\2\})\s*(?=\^)", re.DOTALL)
 
@@ -71,11 +75,22 @@ def _mend(parent: ET.Element) -> None:
     if fences and not any(_tag(e) in TALL for e in parent.iter()):
         for fence in fences:
             fence.set("stretchy", "false")
+    for i, child in enumerate(parent):
+        if _tag(child) == "mo" and child.text == "/":
+            child.set("lspace", "0")
+            child.set("rspace", "0")
+        if _tag(child) == "mo" and child.text in SIGNS and (i == 0 or _is_operator(parent[i - 1])):
+            child.set("form", "prefix")
     if _tag(parent) not in ROWS:  # in a script or a fraction each child has its place: nothing to add
         return
     for i, child in reversed(list(enumerate(parent))):
         if _tag(child) == "mi" and child.text in FUNCTIONS and i + 1 < len(parent):
             parent.insert(i + 1, _make("mspace", width="0.1667em"))
+
+
+def _is_operator(element: ET.Element) -> bool:
+    """An operator after which a minus is a sign: = + − ( , and the like, not a closing bracket."""
+    return _tag(element) == "mo" and element.get("form") != "postfix" and (element.text or "") not in CLOSING
 
 
 def convert(latex: str, display: bool = False) -> str:

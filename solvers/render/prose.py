@@ -148,6 +148,30 @@ class MathContext:
         return r"\begin{align*} " + r" \\ ".join(rows) + r" \end{align*}"
 
 
+def _answer_rows(m: MathContext, answers) -> list[tuple[str, str, str]]:
+    """(name, label, value) of each answer; a label several answers share gets what tells
+    them apart, in words from their names (∂h/∂w (relu), ∂h/∂w (elu))."""
+    labels = [m.tex(answer.label) for answer in answers]
+    rows = []
+    for answer, label in zip(answers, labels):
+        alike = [a.name for a, other in zip(answers, labels) if other == label]
+        if len(alike) > 1:
+            label += r"\ \text{(" + _telling_apart(answer.name, alike) + ")}"
+        rows.append((answer.name, label, _answer_value(m, answer)))
+    return rows
+
+
+def _telling_apart(name: str, names: list[str]) -> str:
+    """The parts of a dotted answer name that differ among `names`, in words."""
+    split = [n.split(".") for n in names]
+    parts = name.split(".")
+    differ = [i for i in range(len(parts)) if len({tuple(s[i:i + 1]) for s in split}) > 1]
+    words = [parts[i] for i in differ if not parts[i].isdigit()]
+    if not words:
+        words = [f"{parts[i - 1]} {parts[i]}" if i else parts[i] for i in differ]
+    return re.sub(r"([a-z])(\d)", r"\1 \2", " ".join(words).replace("_", " "))
+
+
 def step_values(solution: Solution, m: MathContext, sections: list[tuple[str, list[str]]]) -> list[StepValue]:
     """Every step's value, with the answers its quantity gives, in the order of the solution."""
     found = []
@@ -282,7 +306,7 @@ def prepare(solution: Solution, figure_prefix: str = "fig", number: int = 1) -> 
 
     sections = [(render("sections", section), [render("steps", step) for step in section.steps])
                 for section in solution.derivation.sections]
-    answers = [(answer.name, m.tex(answer.label), _answer_value(m, answer)) for answer in solution.answers]
+    answers = _answer_rows(m, solution.answers)
     given_values = [(q.key, m.tex(q), m.num(q)) for q in solution.derivation.givens]
     rendered = RenderedProblem(solution.name, markup.from_authored(solution.title),
                                markup.from_authored(solution.statement), markup.from_authored(solution.notes),
