@@ -53,7 +53,8 @@ def _questions(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
 
 
 def _conventions(spec: Spec, s: Structure) -> list[Item]:
-    items = [Item("layout", {"layout": s.layout})]
+    scalar = all(layer.units == layer.inputs == 1 for layer in s.layers)  # no matrix, vector or index to explain
+    items = [] if scalar else [Item("layout", {"layout": s.layout})]
     if spec.biases == "ignore":
         items.append(Item("biases_ignored"))
     seen = set()
