@@ -53,6 +53,7 @@ def inline_svg(svg: str) -> str:
 def _figure(svg: str, shown) -> str:
     """An inline SVG figure, described for screen readers by its alt text, numbered and
     captioned under it (a page that does not number its figures: just the SVG)."""
+    svg = f'<div class="scroll">{svg}</div>'  # on a phone a figure keeps a readable size and scrolls
     if shown is None:
         return f'<figure class="plot">{svg}</figure>'
     caption = " ".join(markup.translate(shown.caption, _text, _math, lambda name: "")) if shown.caption else ""
