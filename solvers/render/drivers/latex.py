@@ -72,15 +72,20 @@ def _math(math: markup.Math) -> str:
 TEXT_WIDTH = 6.5  # inches between the margins of an A4 page (templates/latex/base.tex.j2)
 
 
+FIGURE_HEIGHT = r"0.32\textheight"  # a figure leaves room on its page for the text around it
+
+
 def _figure(name: str, shown) -> str:
-    """A figure at its own size (at most the text's width), its number and caption under it,
+    """A figure at its own size (at most the text's width and a third of its height), its number
+    and caption under it,
     on one page (a document that does not number its figures: just the figure)."""
     if shown is None:
         return rf"\begin{{center}}\includegraphics[width=0.7\linewidth]{{figures/{name}.pdf}}\end{{center}}"
     width = rf"{shown.size[0]:.2f}in" if shown.size[0] < TEXT_WIDTH else r"\linewidth"
     caption = to_latex(shown.caption) if shown.caption else ""
     return (r"\par\noindent\begin{minipage}{\linewidth}\centering"
-            rf"\includegraphics[width={width}]{{figures/{name}.pdf}}\par\smallskip"
+            rf"\includegraphics[width={width},height={FIGURE_HEIGHT},keepaspectratio]{{figures/{name}.pdf}}"
+            r"\par\smallskip"
             rf"{{\small\textbf{{Figure {shown.number}.}}{' ' + caption if caption else ''}\par}}"
             r"\end{minipage}\par")
 
