@@ -28,7 +28,7 @@ FUNCTION_NAMES = {
 class MathPrinter(LatexPrinter):
     """LaTeX for formula nodes and SymPy expressions, numbers to `digits` significant digits."""
 
-    _default_settings = {**LatexPrinter._default_settings, "digits": 4, "count_from": 1}
+    _default_settings = {**LatexPrinter._default_settings, "digits": 4, "count_from": 1, "ln_notation": True}
 
     # -- numbers -----------------------------------------------------------------------
     def _print_Num(self, node: F.Num) -> str:

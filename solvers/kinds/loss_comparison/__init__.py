@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # torch is imported where a reference runs: a cached build ne
 
 LOSSES = ("nll", "squared", "accuracy")
 RANKED = ("nll", "squared")
-BASES = {"nll": r"L_{\mathrm{NLL}}", "squared": r"L_{\mathrm{sq}}", "accuracy": r"L_{\mathrm{acc}}"}
+BASES = {"nll": r"L_{\mathrm{NLL}}", "squared": r"L_{\mathrm{squared}}", "accuracy": r"L_{\mathrm{accuracy}}"}
 TOLERANCE = 1e-9
 ARGMAX = sympy.Symbol("A", integer=True, positive=True)
 
