@@ -310,7 +310,8 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
                                                  if spec.dead_relu else [])
     kinked = sorted({a for a in used if a.one_sided_derivatives() is not None}, key=lambda a: (a.name, a.alpha or 0.0))
     conventions = [kink_convention(a) for a in kinked] + ([Item("numbering")] if spec.chain else [])
-    closing = [Item("activation_plot", {"figure": plot(functions, [float(p) for p in spec.points], spec.digits)})] if functions else []
+    closing = [Item("activation_plot", {"figure": plot(functions, [float(p) for p in spec.points], spec.digits),
+                                        "kinked": any(a.has_kink for a in functions)})] if functions else []
     return Parts(givens, questions, conventions, answers, closing)
 
 

@@ -26,8 +26,8 @@ def plot(activations: list[Activation], points: list[float], digits: int) -> Fig
     """One panel per activation, over an interval that holds the points asked (numbers to
     the sheet's `digits`)."""
     reach = max([3.0] + [abs(float(p)) * 1.15 for p in points])
-    columns = min(COLUMNS, len(activations))
-    rows = -(-len(activations) // columns)
+    rows = -(-len(activations) // COLUMNS)
+    columns = -(-len(activations) // rows)  # balanced: 4 panels as 2 × 2, not 3 + 1
 
     def draw(axes) -> None:
         axes = axes if isinstance(axes, list) else [axes]
