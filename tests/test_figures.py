@@ -101,7 +101,7 @@ def test_a_wide_layer_gets_a_diagram_of_whole_layers(tmp_path):
 def test_figures_are_the_same_files_in_every_build(tmp_path):
     files = []
     for run in ("one", "two"):
-        build.build([ROOT / "problems" / "relu-networks", ROOT / "problems" / "relu-decision-regions"],
+        build.build([ROOT / "problems" / "relu-networks", ROOT / "problems" / "relu-decision-regions", CONV],
                     tmp_path / run, formats=["latex", "html"])
         files.append({p.relative_to(tmp_path / run): p.read_bytes() for p in (tmp_path / run).rglob("figures/*")})
     assert files[0] and files[0] == files[1]
@@ -183,3 +183,116 @@ def test_activation_solutions_show_their_plot(tmp_path):
     page = (tmp_path / "activation-functions" / "solutions.html").read_text()
     assert page.count('<figure class="plot" role="img" aria-label="Plots of ') == 2  # q1, q2 (q3 plots nothing)
     assert "Figure 1.1 plots each function with its derivative" in page
+
+
+# -- convolution pictures and computation graphs ----------------------------------------------------
+
+CONV = ROOT / "problems" / "convolution-values"
+
+
+def _pictures(path: Path) -> tuple:
+    """The solution of a conv_values problem and its entries' figures, by letter."""
+    _, solution = variants.instantiate(variants.read(path), 1)
+    pictures = {section.facts["name"]: section.facts["picture"].figure(solution.values, solution.digits)
+                for section in solution.derivation.sections if "picture" in section.facts}
+    return solution, pictures
+
+
+def _outlined(figure) -> list[list[str]]:
+    """Drawn off screen: for each red outline, the texts of the cells inside it, row by row."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+    fig = plt.figure(figsize=figure.size)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set(xlim=(0, figure.size[0]), ylim=(0, figure.size[1]))
+    figure.draw(ax)
+    outlines = [p for p in ax.patches if not p.get_fill() and to_hex(p.get_edgecolor()) == "#c0392b"]
+    found = []
+    for box in outlines:
+        (x0, y0), w, h = box.get_xy(), box.get_width(), box.get_height()
+        inside = [t for t in ax.texts if x0 < t.get_position()[0] < x0 + w and y0 < t.get_position()[1] < y0 + h]
+        found.append([t.get_text() for t in sorted(inside, key=lambda t: (-t.get_position()[1], t.get_position()[0]))])
+    plt.close(fig)
+    return found
+
+
+def _labels(values, digits) -> list[str]:
+    return [figure_label(v, digits) for v in np.ravel(values)]
+
+
+def test_each_entry_asked_has_a_picture_of_its_window_filter_and_output_cell():
+    solution, pictures = _pictures(CONV / "q1-entries-e-and-v.yaml")
+    assert sorted(pictures) == ["e", "v"]
+    values, digits = solution.values, solution.digits
+    for letter, figure in pictures.items():
+        window, kernel, entry = _outlined(figure)
+        assert window == _labels(values[f"P_{letter}"], digits)
+        assert kernel == _labels(values["F"], digits)
+        assert entry == [letter]
+    assert "rows 1 to 4 and columns 5 to 8 outlined" in pictures["e"].alt and "e = 31" in pictures["e"].alt
+    assert pictures["e"].size[0] <= 6.2  # the 8×8 padded image, the filter and the output fit the text's width
+
+
+def test_a_convolution_picture_shows_the_rotated_filter_and_every_channel():
+    solution, pictures = _pictures(CONV / "q3-flipped-convolution.yaml")
+    _, kernel, _ = _outlined(pictures["e"])
+    assert kernel == _labels(solution.values["Fr"], solution.digits) != _labels(solution.values["F"], solution.digits)
+    assert "rotated by 180°" in pictures["e"].alt
+    solution, pictures = _pictures(CONV / "q2-two-channels.yaml")  # entries: all, so only the first is drawn
+    assert list(pictures) == ["a"]
+    outlined = _outlined(pictures["a"])
+    assert outlined == [_labels(solution.values["P_a1"], 4), _labels(solution.values["F1"], 4),
+                        _labels(solution.values["P_a2"], 4), _labels(solution.values["F2"], 4), ["a"]]
+
+
+def test_the_convolution_pictures_stand_by_their_entries_on_the_page(tmp_path):
+    build.build([CONV], tmp_path, formats=["latex", "html"])
+    page = (tmp_path / "convolution-values" / "solutions.html").read_text()
+    entry = page.index("<strong>Entry e.</strong>")
+    figure = page.index('aria-label="Entry e of the output', entry)
+    assert figure < page.index("top-left corner", entry) < page.index("<strong>Entry v.</strong>")
+    svg = page[figure:page.index("</svg>", figure)]
+    texts = re.findall(r">([^<>]+)</text>", svg)
+    assert "e = 31" in texts and {"\u22122", "6", "3"} <= set(texts)
+    assert "Figure 1.1 shows where the filter lies for this entry" in page and "<strong>Figure 1.2.</strong> Entry v" in page
+    tex = (tmp_path / "convolution-values" / "solutions.tex").read_text()
+    assert "figures/fig-sheet-q1-entries-e-and-v-conv-v.pdf" in tex
+    assert (tmp_path / "convolution-values" / "figures" / "fig-sheet-q3-flipped-convolution-conv-a.pdf").exists()
+    assert "conv-" not in (tmp_path / "convolution-values" / "questions.tex").read_text()
+
+
+def test_a_scalar_network_asked_for_gradients_draws_its_computation_graph(sheets):
+    path = ROOT / "problems/relu-networks/s1-one-hidden-unit.yaml"
+    _, solution = variants.instantiate(variants.read(path), 1)
+    values, digits = solution.values, solution.digits
+    svg = (sheets / "relu-networks" / "figures" / "fig-sheet-s1-one-hidden-unit-graph.svg").read_text()
+    texts = re.findall(r">([^<>]+)</text>", svg)
+    for key in ("x", "z1", "a1", "z2", "a2", "L", "W1", "b1", "W2", "b2", "y"):
+        assert figure_label(values[key][0, 0], digits) in texts, key
+    gradients = [figure_label(values[f"dL_d{key}"][0, 0], digits) for key in ("z1", "a1", "W1", "b1", "z2", "a2",
+                                                                             "W2", "b2")]
+    shown = texts.copy()
+    for text in gradients + ["1"]:  # each gradient once (∂L/∂L = 1 under the loss)
+        shown.remove(text)
+    assert {"ReLU", "loss"} <= set(texts)
+    page = (sheets / "relu-networks" / "solutions.html").read_text()
+    found = re.search(r'Figure (1\.2) draws the network as a chain.*?aria-label="(Computation graph[^"]+)".*?'
+                      r'<strong>Figure \1\.</strong> Computation graph', page, re.S)
+    assert found and "z1 = 1, gradient 12" in found.group(2)
+    assert "fig-sheet-s2-relu-softmax-outputs-graph" not in page  # a network of vectors: no graph
+    assert "-graph.pdf" not in (sheets / "relu-networks" / "questions.tex").read_text()
+
+
+def test_a_scalar_network_asked_only_for_its_output_draws_no_graph(tmp_path):
+    problem = {"kind": "network", "title": "Forward only", "network": {"input": 2, "layers": [
+        {"weights": 3, "bias": -1, "activation": "relu"}]}, "loss": {"type": "squared_error", "target": 1},
+        "ask": {"forward": True, "loss": True}}
+    (tmp_path / "forward.yaml").write_text(yaml.safe_dump(problem))
+    _, solution = variants.instantiate(variants.read(tmp_path / "forward.yaml"), 1)
+    assert solution.closing == []
+    problem["ask"]["gradients"] = "all"
+    (tmp_path / "forward.yaml").write_text(yaml.safe_dump(problem))
+    _, solution = variants.instantiate(variants.read(tmp_path / "forward.yaml"), 1)
+    assert [item.kind for item in solution.closing] == ["computation_graph"]

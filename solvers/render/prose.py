@@ -40,6 +40,7 @@ class MathContext:
     def __init__(self, values: dict, digits: int, figure_prefix: str = "fig", count_from: int = 1,
                  problem: int = 1):
         self.values, self.printer = values, MathPrinter({"digits": digits, "count_from": count_from})
+        self.digits = digits  # for a figure made in a template, labelled like the text (numbers.figure_label)
         self.figure_prefix, self.figures_used, self.figure_texts, self.figure_numbers = figure_prefix, {}, {}, {}
         self.problem = problem  # the problem's number on the sheet: its figures are numbered problem.k
         self.first = count_from  # the number of the first entry, unit and class on the sheet

@@ -30,8 +30,10 @@ from ...derivation import Derivation, Quantity, Section, Step
 from ...kind import Kind, Parts
 from ...nn import pair
 from ...solution import Answer, Item
+from .figures import EntryPicture
 
 LETTERS = string.ascii_lowercase
+PICTURES = 3  # named entries up to which each gets its picture (more: only the first)
 MAX_COLUMNS = 10  # amsmath's bmatrix shows at most 10 columns
 
 Row = Annotated[list[Number], Field(min_length=1)]
@@ -204,9 +206,11 @@ def derive(s: Structure) -> Derivation:
         used = [_q(f"Fr{suffix}", (kh, kw), "Fhat", c) for suffix, c in zip(suffixes, layers)]
         sections.append(Section("conv_flip", [_flip_step(k, r, c) for k, r, c in zip(K, used, layers)]))
     oh, ow = nn.output_size(h, kh, sh, ph), nn.output_size(w, kw, sw, pw)
-    for letter in s.named:
+    for k, letter in enumerate(s.named):
         position = divmod(LETTERS.index(letter), ow)
         sections.append(_entry_section(letter, position, (sh, sw), list(zip(source, used, suffixes, layers)), b))
+        if k == 0 or len(s.named) <= PICTURES:
+            sections[-1].facts["picture"] = EntryPicture(s, letter)
     if s.output:
         sections.append(_output_section((oh, ow), (sh, sw), list(zip(source, used, K)), b, s.operation))
     derivation = Derivation(X + K + ([b] if b else []), sections)

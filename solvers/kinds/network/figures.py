@@ -245,3 +245,132 @@ def diagram(spec: Spec, s: Structure, values: dict) -> Figure:
     plan = layout(spec, s, values)
     return Figure("network", lambda ax: draw(plan, ax), (round(plan.width, 2), round(plan.height, 2)),
                   describe(spec, s, values), fill=True)
+
+
+# -- the computation graph of a network of scalars ----------------------------------------------------
+
+GRAPH_RADIUS = 0.21
+GRAPH_WIDEST = 5.9  # inches: the text's width
+GRAPH_LABEL = 8.0  # points
+GRADIENT = "#c0392b"
+LEGEND = "Above each node: its value; below it, in red: the gradient of the loss with respect to it"
+LOSS_SHORT = {"squared_error": "loss", "cross_entropy": "loss", "binary_cross_entropy": "loss"}
+
+
+def scalar(s: Structure) -> bool:
+    """Whether every layer has one unit and one input (a chain of numbers, no vector)."""
+    return all(layer.units == layer.inputs == 1 for layer in s.layers)
+
+
+def _mathtext(symbol) -> str:
+    """A quantity's name (a formula Var) as matplotlib mathtext, as the sheet writes it."""
+    import sympy
+    base = sympy.latex(sympy.Symbol(symbol.base))
+    if symbol.layer is not None:
+        base = "{" + base + "}^{(" + str(symbol.layer) + ")}" if "_" in base or "^" in base else \
+            base + "^{(" + str(symbol.layer) + ")}"
+    return f"${base}$"
+
+
+@dataclass
+class GraphNode:
+    x: float
+    y: float
+    name: str  # mathtext
+    value: str  # above the node
+    gradient: str  # below it ("" when the solution does not compute it)
+
+
+@dataclass
+class Graph:
+    width: float
+    height: float
+    nodes: list[GraphNode]
+    edges: list[tuple[GraphNode, GraphNode, str]]  # from, to, the operation
+    radius: float
+    feeds: list[tuple[GraphNode, float]]  # a parameter and where on its row's edge it comes in
+
+
+def graph_layout(spec: Spec, s: Structure, quantities: dict, values: dict) -> Graph:
+    """The chain x → z₁ → a₁ → … → L on one row, each layer's weight and bias above the edge
+    into its pre-activation; every number as the sheet prints it."""
+    digits, r = spec.digits, GRAPH_RADIUS
+
+    def value(key: str) -> str:
+        return number(np.ravel(values[key])[0], digits) if key in values else ""
+
+    steps = []  # (key, operation into it, layer's parameters)
+    for l, layer in enumerate(s.layers, 1):
+        if layer.dense:
+            parameters = [f"W{l}"] + ([f"b{l}"] if layer.bias else [])
+            operation = "$\\times " + _mathtext(quantities[f"W{l}"].symbol)[1:-1] + (
+                " + " + _mathtext(quantities[f"b{l}"].symbol)[1:-1] if layer.bias else "") + "$"
+            steps.append((f"z{l}", operation, parameters))
+        steps.append((f"a{l}", SHORT[layer.activation.name], []))
+    if s.loss:
+        steps.append(("L", LOSS_SHORT.get(s.loss[0], "loss"), ["y"]))
+    # each edge as long as its operation's label needs, all shorter (to a floor) when the chain is long
+    needs = [max(0.95, text_size(operation.replace("$", "").replace("\\times ", "×"), GRAPH_LABEL)[0] + 2 * r
+                 + 0.45) for _, operation, _ in steps]
+    shrink = max(0.9, min(1.0, (GRAPH_WIDEST - 0.8) / sum(needs)))
+    gaps = [need * shrink for need in needs]
+    y0 = 0.22 + 0.2 + r  # the legend, the gradients under the chain
+    y1 = y0 + 0.95
+    height = y1 + r + 0.3
+    width = max(0.4 + sum(gaps) + 0.4, text_size(LEGEND, GRAPH_LABEL - 1)[0] + 0.3)
+    first = GraphNode(0.4, y0, _mathtext(quantities["x"].symbol), value("x"), value("dL_dx"))
+    nodes, edges, feeds, previous = [first], [], [], first
+    for k, (key, operation, parameters) in enumerate(steps, 1):
+        gradient = "1" if key == "L" else value(f"dL_d{key}")
+        node = GraphNode(previous.x + gaps[k - 1], y0, _mathtext(quantities[key].symbol), value(key), gradient)
+        nodes.append(node)
+        edges.append((previous, node, operation))
+        middle = (previous.x + node.x) / 2  # the operation's label, where the parameters come in
+        for parameter, side in zip(parameters, (1,) if parameters == ["y"] else (-1, 1)):
+            shown = "" if parameter == "y" else value(f"dL_d{parameter}")
+            above = GraphNode(middle + side * max(0.38 * gaps[k - 1], r + 0.14), y1, _mathtext(quantities[parameter].symbol),
+                              value(parameter), shown)
+            nodes.append(above)
+            feeds.append((above, middle))
+        previous = node
+    return Graph(width, height, nodes, edges, r, feeds)
+
+
+def draw_graph(plan: Graph, ax) -> None:
+    from matplotlib.patches import Circle
+    r = plan.radius
+    arrow = {"arrowstyle": "-|>", "color": "#333333", "lw": 0.9, "shrinkA": 0, "shrinkB": 0}
+    for start, end, operation in plan.edges:
+        ax.annotate("", (end.x - r, end.y), (start.x + r, start.y), arrowprops=arrow, zorder=1)
+        ax.text((start.x + end.x) / 2, start.y, operation, ha="center", va="center", fontsize=GRAPH_LABEL, zorder=3,
+                color="#1f5fa8", bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "#1f5fa8", "lw": 0.6})
+    for node, x in plan.feeds:  # out of the parameter's side, then down onto the operation
+        side = r if x > node.x else -r
+        ax.plot([node.x + side, x, x], [node.y, node.y, node.y - 0.42], color="#777777", lw=0.7, zorder=1,
+                solid_capstyle="butt")
+        ax.annotate("", (x, plan.nodes[0].y + 0.15), (x, node.y - 0.42),
+                    arrowprops={**arrow, "color": "#777777", "lw": 0.7}, zorder=1)
+    for node in plan.nodes:
+        ax.add_patch(Circle((node.x, node.y), r, fc="#eef3fa", ec="#333333", lw=0.9, zorder=2))
+        ax.text(node.x, node.y, node.name, ha="center", va="center", fontsize=GRAPH_LABEL + 1, zorder=4)
+        ax.text(node.x, node.y + r + 0.05, node.value, ha="center", va="bottom", fontsize=GRAPH_LABEL, zorder=4,
+                bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none"})
+        if node.gradient:
+            ax.text(node.x, node.y - r - 0.05, node.gradient, ha="center", va="top", fontsize=GRAPH_LABEL, zorder=4,
+                    color=GRADIENT, bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none"})
+    ax.text(0.1, 0.06, LEGEND, ha="left", va="bottom", fontsize=GRAPH_LABEL - 1, color="#444444")
+
+
+def describe_graph(plan: Graph, s: Structure) -> str:
+    plain = lambda text: text.replace("\u2212", "-").replace("$", "").replace("{", "").replace("}", "").replace(
+        "\\", "").replace("_", "")
+    parts = [f"{plain(node.name)} = {plain(node.value)}" + (f", gradient {plain(node.gradient)}" if node.gradient
+                                                             else "") for node in plan.nodes]
+    return ("Computation graph of the network, from the input to the loss, each node with its value and the "
+            "gradient of the loss with respect to it: " + "; ".join(parts) + ".")
+
+
+def computation_graph(spec: Spec, s: Structure, quantities: dict, values: dict) -> Figure:
+    plan = graph_layout(spec, s, quantities, values)
+    return Figure("graph", lambda ax: draw_graph(plan, ax), (round(plan.width, 2), round(plan.height, 2)),
+                  describe_graph(plan, s), fill=True)

@@ -6,7 +6,7 @@ from ... import formula as F
 from ...derivation import Derivation
 from ...kind import Parts
 from ...solution import Answer, Item, kink_convention
-from .figures import detailed, diagram
+from .figures import computation_graph, detailed, diagram, scalar
 from .spec import Spec, Structure, structure
 
 
@@ -14,8 +14,10 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
     s = structure(spec)
     givens = _givens(spec, s, derivation) + [Item("network_diagram", {
         "figure": diagram(spec, s, values), "detailed": detailed(s), "biases": any(layer.bias for layer in s.layers)})]
+    closing = [Item("computation_graph", {"figure": computation_graph(spec, s, derivation.quantities, values)})] if (
+        scalar(s) and s.loss and (s.wanted or s.deltas)) else []  # the chain rule drawn, where gradients are asked
     return Parts(givens, _questions(spec, s, derivation), _conventions(spec, s),
-                 _answers(spec, s, derivation, values))
+                 _answers(spec, s, derivation, values), closing)
 
 
 def _givens(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
