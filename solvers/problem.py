@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 import yaml
 
-from .core import FieldError, ProblemError
+from .core import FieldError, Model, ProblemError
 
 if TYPE_CHECKING:
     from .kind import Kind
@@ -136,8 +136,14 @@ def _field_root(error: dict) -> tuple:
 
 
 def _is_union_tag(part) -> bool:
+    """An alternative's name in an error's location: a type (`list[float]`, `int`) or the class
+    name of a model that is one of a field's alternatives (`SharedBias`)."""
     return isinstance(part, str) and ("[" in part or part.startswith(("function-", "constrained-")) or part in (
-        "float", "int", "list", "bool", "str", "literal"))
+        "float", "int", "list", "bool", "str", "literal") or part in _model_names(Model))
+
+
+def _model_names(cls: type) -> set[str]:
+    return {name for sub in cls.__subclasses__() for name in {sub.__name__} | _model_names(sub)}
 
 
 def _describe(value: Any) -> str:

@@ -130,3 +130,26 @@ def test_001_q3_2a_same_size_kernel_and_the_doubled_padding_statements():
     assert answers["solve.1.kernel"][0] == 5  # 32 + 2·2 − n + 1 = 32
     assert answers["solve.2.kernel"][0] == 9  # 32 + 2·4 − n + 1 = 32
     assert (answers["solve.2.claim"][0], answers["solve.3.claim"][0]) == (0.0, 1.0)  # "10" false, "9" true
+
+
+def test_backprop_step_by_step_shared_biases_and_weights_only_update():
+    """Mazur's 2-2-2 example: one bias per layer, only the weights trained."""
+    answers = solve("backprop-step-by-step/q1-two-two-two-network.yaml")
+    x, y = np.array([0.05, 0.10]), np.array([0.01, 0.99])
+    W1, W2 = np.array([[0.15, 0.20], [0.25, 0.30]]), np.array([[0.40, 0.45], [0.50, 0.55]])
+    h = sigmoid(W1 @ x + 0.35)
+    o = sigmoid(W2 @ h + 0.60)
+    delta2 = (o - y) * o * (1 - o)
+    delta1 = (W2.T @ delta2) * h * (1 - h)
+    np.testing.assert_allclose(answers["forward.a2"], o, rtol=1e-12)
+    assert answers["loss"][0] == pytest.approx(0.5 * np.sum((y - o) ** 2), rel=1e-12)
+    np.testing.assert_allclose(answers["gradient.W2"], np.outer(delta2, h).ravel(), rtol=1e-12)
+    np.testing.assert_allclose(answers["gradient.W1"], np.outer(delta1, x).ravel(), rtol=1e-12)
+    np.testing.assert_allclose(answers["sgd.step1.W2"], (W2 - 0.5 * np.outer(delta2, h)).ravel(), rtol=1e-12)
+    np.testing.assert_allclose(answers["sgd.step1.W1"], (W1 - 0.5 * np.outer(delta1, x)).ravel(), rtol=1e-12)
+    # the published values, to the digits given there
+    assert round(answers["loss"][0], 9) == 0.298371109
+    assert round(answers["gradient.W2"][0], 9) == 0.082167041  # ∂E/∂w5
+    assert round(answers["sgd.step1.W2"][0], 8) == 0.35891648  # w5⁺
+    assert round(answers["sgd.step1.W1"][0], 9) == 0.149780716  # w1⁺
+    assert not any(name.endswith(("b1", "b2")) for name in answers)  # the biases: not trained, not asked

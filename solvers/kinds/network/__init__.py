@@ -9,7 +9,7 @@ A kind in four parts, each readable alone:
 - `reference`: the same network rebuilt in float64 torch with torch.nn.functional and
   autograd, sharing nothing with `derive` but the quantity keys.
 
-Quantity keys (also the names verification reports): x, y, eta, W{l}, b{l}, z{l}, a{l}, L,
+Quantity keys (also the names verification reports): x, y, eta, W{l}, b{l} (1×1 when shared), z{l}, a{l}, L,
 fprime{l} (f'(p) of layer l), J{l} (softmax Jacobian), dL_d<key> (∂L/∂ that quantity);
 quantities of SGD step k > 1 end in +{k-1}, parameters after k steps are W{l}+{k}.
 """

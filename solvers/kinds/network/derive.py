@@ -13,6 +13,9 @@ from ...derivation import Derivation, Quantity, Section, Step
 from .spec import LayerShape, Structure
 
 
+ONES = F.Var("ones", "1", "vector")  # the vector of ones a shared bias is multiplied by: z = W a + b 1
+
+
 def _partial(q: Quantity, loss: F.Var) -> Quantity:
     """The quantity ∂L/∂q (L written as `loss`)."""
     key = f"dL_d{q.key}"
@@ -52,6 +55,7 @@ class _Builder:
         if s.sgd_steps:
             self.givens.append(self.eta)
         self.sections: list[Section] = []
+        self.step = 0  # the SGD step being derived (0 without SGD)
 
     def _layered(self, base: str, l: int) -> tuple[str, int | None]:
         """The base and layer superscript of layer l's `base` (z, a): z^{(l)}, or z_l."""
@@ -61,13 +65,13 @@ class _Builder:
         rows, cols = (layer.units, layer.inputs) if self.s.layout == "rows" else (layer.inputs, layer.units)
         superscript = None if layer.without_superscript else l
         weights = Quantity.named(f"W{l}{suffix}", rows, cols, layer.weight_name, superscript, primes)
-        bias = (Quantity.named(f"b{l}{suffix}", layer.units, 1, layer.bias_name, superscript, primes, role="bias")
-                if layer.bias else None)
+        bias = (Quantity.named(f"b{l}{suffix}", 1 if layer.shared_bias else layer.units, 1, layer.bias_name,
+                               superscript, primes, role="bias") if layer.bias else None)
         return weights, bias
 
     def build(self) -> Derivation:
         for k in range(max(self.s.sgd_steps, 1)):
-            suffix = f"+{k}" if k else ""
+            self.step, suffix = k, f"+{k}" if k else ""
             facts = {"step": k + 1, "steps": self.s.sgd_steps}
             outputs = self.forward(suffix, facts)
             if self.s.loss:
@@ -98,19 +102,21 @@ class _Builder:
     def linear(self, l: int, u: Quantity, z: Quantity) -> Step:
         weights, bias = self.params[l]
         rows = self.s.layout == "rows"
+        shared = self.s.layers[l - 1].shared_bias
         product = F.Mul(weights.symbol if rows else F.Transpose(weights.symbol), u.symbol)
-        formula = F.Add(product, bias.symbol) if bias else product
+        added = F.Mul(bias.symbol, ONES) if shared else bias.symbol if bias else None
+        formula = F.Add(product, added) if bias else product
         compute = (weights.elements if rows else weights.elements.T) * u.elements
         if bias:
-            compute += bias.elements
+            compute += bias.elements[0, 0] * sympy.ones(*z.shape) if shared else bias.elements
         parts = []
         if z.shape != (1, 1) or u.shape != (1, 1):
             for i in range(z.shape[0]):
                 terms = [F.Mul(weights.at(i, j) if rows else weights.at(j, i), u.at(j))
                          for j in range(u.shape[0])]
                 parts.append((z.at(i), F.Add(*terms, bias.at(i)) if bias else F.Add(*terms)))
-        return Step("linear", z, formula, compute, {"layout": self.s.layout, "layer": l, "bias": bias is not None},
-                    parts)
+        return Step("linear", z, formula, compute, {"layout": self.s.layout, "layer": l, "bias": bias is not None,
+                                                    "shared": shared}, parts)
 
     def activation(self, act: Activation, p: Quantity, a: Quantity) -> Step:
         facts = {"activation": act.name, "alpha": act.alpha, "input": p.key,
@@ -207,9 +213,9 @@ class _Builder:
 
     def _lowest_layer(self) -> int:
         s = self.s
-        if s.deltas or s.sgd_steps:
+        if s.deltas:
             return min(l for l, layer in enumerate(s.layers, 1) if layer.dense)
-        return min(int(key[1:]) for key in s.wanted)
+        return min(l for l, pair in self.params.items() for q in pair if q and self._needed(q.key.split("+")[0]))
 
     def loss_gradient(self, a: Quantity, g: Quantity) -> Step:
         """∂L/∂a of the output, entry by entry, differentiated by SymPy; the formula shown
@@ -254,11 +260,16 @@ class _Builder:
         steps.append(Step("activation_backward", delta, F.Hadamard(d.symbol, g.symbol), hadamard))
         return delta
 
+    def _needed(self, key: str) -> bool:
+        """Whether a parameter's gradient is computed: asked (of the first SGD step), or used by the
+        SGD step (a frozen parameter's is not)."""
+        return key in self.s.wanted and self.step == 0 or bool(self.s.sgd_steps) and key not in self.s.frozen
+
     def parameter_gradients(self, l: int, u: Quantity, delta: Quantity, steps: list[Step]) -> dict:
         """∂L/∂W and ∂L/∂b from ∂L/∂z, with the local derivatives ∂z/∂W, ∂z/∂b as facts."""
         weights, bias = self.params[l]
         local, out = self._local(weights, bias, u, delta), {}
-        if f"W{l}" in self.s.wanted or self.s.sgd_steps:
+        if self._needed(f"W{l}"):
             dW = _partial(weights, self.loss_symbol)
             if self.s.layout == "rows":
                 formula, compute = F.Mul(delta.symbol, F.Transpose(u.symbol)), delta.elements * u.elements.T
@@ -268,9 +279,16 @@ class _Builder:
             steps.append(Step("weight_gradient", dW, formula, compute,
                               {**local, "layout": self.s.layout, "entry": entry}))
             out[f"W{l}"] = dW
-        if bias and (f"b{l}" in self.s.wanted or self.s.sgd_steps):
+        if bias and self._needed(f"b{l}"):
             db = _partial(bias, self.loss_symbol)
-            steps.append(Step("bias_gradient", db, delta.symbol, delta.elements, local))
+            if self.s.layers[l - 1].shared_bias:  # every unit's z_i = ... + b: the gradient sums over the units
+                unit = "i" if self.s.layout == "rows" else "j"
+                terms = F.Add(*[delta.at(i) for i in range(delta.shape[0])])
+                steps.append(Step("shared_bias_gradient", db, F.Sum(unit, delta.at(unit)),
+                                  sympy.Matrix([[sum(delta.elements)]]), {**local, "units": delta.shape[0]},
+                                  [(db.symbol, terms)]))
+            else:
+                steps.append(Step("bias_gradient", db, delta.symbol, delta.elements, local))
             out[f"b{l}"] = db
         return out
 
@@ -300,19 +318,24 @@ class _Builder:
 
     # -- SGD -----------------------------------------------------------------------------
     def update(self, gradients: dict[str, Quantity], k: int, facts: dict) -> None:
-        steps, new_params = [], {}
+        steps, new_params, frozen = [], {}, []
         for l, (weights, bias) in self.params.items():
             new_w, new_b = self._params(l, self.s.layers[l - 1], f"+{k}", k if k <= 3 else 0)
+            kept = []
             for old, new in ((weights, new_w), (bias, new_b)):
                 if old is None:
+                    continue
+                if old.key.split("+")[0] in self.s.frozen:  # not trained: the next step uses it as it is
+                    kept.append(old)
                     continue
                 grad = gradients[old.key.split("+")[0]]
                 formula = F.Sub(old.symbol, F.Mul(self.eta.symbol, grad.symbol))
                 compute = old.elements - self.eta.elements[0] * grad.elements
                 steps.append(Step("sgd_update", new, formula, compute, {"old": old.symbol}))
-            new_params[l] = (new_w, new_b)
+            new_params[l] = tuple(old if old in kept else new for old, new in ((weights, new_w), (bias, new_b)))
+            frozen += [q.symbol for q in kept]
         self.params = new_params
-        self.sections.append(Section("sgd", steps, {**facts, "eta": self.eta.symbol}))
+        self.sections.append(Section("sgd", steps, {**facts, "eta": self.eta.symbol, "frozen": frozen}))
 
 
 def derive(s: Structure) -> Derivation:

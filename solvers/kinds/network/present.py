@@ -2,10 +2,13 @@
 conventions in force and the answers, each with a stable name."""
 from __future__ import annotations
 
+import numpy as np
+
 from ... import formula as F
 from ...derivation import Derivation
 from ...kind import Parts
 from ...solution import Answer, Item, kink_convention
+from .derive import ONES
 from .figures import computation_graph, detailed, diagram, scalar
 from .spec import Spec, Structure, structure
 
@@ -13,7 +16,7 @@ from .spec import Spec, Structure, structure
 def present(spec: Spec, derivation: Derivation, values) -> Parts:
     s = structure(spec)
     givens = _givens(spec, s, derivation) + [Item("network_diagram", {
-        "figure": diagram(spec, s, values), "detailed": detailed(s), "biases": any(layer.bias for layer in s.layers)})]
+        "figure": diagram(spec, s, _per_unit(s, values)), "detailed": detailed(s), "biases": any(layer.bias for layer in s.layers)})]
     closing = [Item("computation_graph", {"figure": computation_graph(spec, s, derivation.quantities, values)})] if (
         scalar(s) and s.loss and (s.wanted or s.deltas)) else []  # the chain rule drawn, where gradients are asked
     return Parts(givens, _questions(spec, s, derivation), _conventions(spec, s),
@@ -29,6 +32,7 @@ def _givens(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
         if layer.dense:
             facts["weights"] = q[f"W{l}"].symbol
             facts["bias"] = q[f"b{l}"].symbol if layer.bias else None
+            facts["shared"] = layer.shared_bias
         items.append(Item("layer", facts))
     if s.loss:
         items.append(Item("target", {"symbol": q["y"].symbol, "loss": s.loss[0],
@@ -50,7 +54,9 @@ def _questions(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
         items.append(Item("deltas", {"symbols": [q[f"dL_dz{l}"].symbol for l, layer in enumerate(s.layers, 1)
                                                  if layer.dense]}))
     if ask.sgd:
-        items.append(Item("sgd", {"eta": q["eta"].symbol, "steps": ask.sgd.steps}))
+        items.append(Item("sgd", {"eta": q["eta"].symbol, "steps": ask.sgd.steps,
+                                  "updated": [q[k].symbol for k in _parameters(s) if k not in s.frozen],
+                                  "frozen": [q[k].symbol for k in _parameters(s) if k in s.frozen]}))
     return items
 
 
@@ -59,6 +65,8 @@ def _conventions(spec: Spec, s: Structure) -> list[Item]:
     items = [] if scalar else [Item("layout", {"layout": s.layout})]
     if spec.biases == "ignore":
         items.append(Item("biases_ignored"))
+    if any(layer.shared_bias for layer in s.layers):
+        items.append(Item("shared_bias", {"ones": ONES, "layout": s.layout, "L": F.Var("L", s.loss_name)}))
     seen = set()
     for layer in s.layers:
         act = layer.activation
@@ -70,6 +78,21 @@ def _conventions(spec: Spec, s: Structure) -> list[Item]:
                                                 "L": F.Var("L", s.loss_name),
                                                 "outputs": s.outputs}))
     return items
+
+
+def _parameters(s: Structure) -> list[str]:
+    """The parameter keys in the order of the layers: W1, b1, W2, ..."""
+    return [f"{p}{l}" for l, layer in enumerate(s.layers, 1) if layer.dense
+            for p in ("W", "b") if p == "W" or layer.bias]
+
+
+def _per_unit(s: Structure, values) -> dict:
+    """The values with each shared bias repeated for every unit of its layer, as the diagram shows it."""
+    shown = dict(values)
+    for l, layer in enumerate(s.layers, 1):
+        if layer.shared_bias:
+            shown[f"b{l}"] = np.full((layer.units, 1), float(np.ravel(values[f"b{l}"])[0]))
+    return shown
 
 
 def _answers(spec: Spec, s: Structure, derivation: Derivation, values) -> list[Answer]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ... import torch_ops
 from ...activations import DEFAULT_ALPHA
-from .spec import Spec, as_matrix, as_vector, target_vector
+from .spec import SharedBias, Spec, as_matrix, as_vector, target_vector
 
 if TYPE_CHECKING:  # torch is imported where a reference runs: a cached build never loads it
     import torch
@@ -34,13 +34,16 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
     for l, layer in enumerate(net.layers, 1):
         if layer.weights is not None:
             params[f"W{l}"] = tensor(as_matrix(layer.weights, net.layout))
-            if layer.bias is not None and use_bias:
+            if isinstance(layer.bias, SharedBias) and use_bias:  # one scalar, broadcast over the units
+                params[f"b{l}"] = tensor(float(layer.bias.shared))
+            elif layer.bias is not None and use_bias:
                 params[f"b{l}"] = tensor(as_vector(layer.bias))
     x = tensor(as_vector(net.input))
     y = torch.from_numpy(target_vector(spec, _output_width(spec))[:, 0])
     out = {"x": x, "y": y}
     out.update(params)
     steps = spec.ask.sgd.steps if spec.ask.sgd else 1
+    trained = _trained(spec, params)
     for k in range(steps):
         suffix = f"+{k}" if k else ""
         leaves = {key: value.clone().requires_grad_(True) for key, value in params.items()}
@@ -63,10 +66,28 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
         out.update(_torch_local_derivatives(spec, recorded, suffix))
         if spec.ask.sgd:
             eta = spec.ask.sgd.learning_rate
-            params = {key: (leaf - eta * leaf.grad).detach() for key, leaf in leaves.items()}
-            out.update({f"{key}+{k + 1}": value for key, value in params.items()})
+            torch.optim.SGD([leaves[key] for key in trained], lr=eta).step()  # the frozen ones are left out
+            params = {key: leaf.detach().clone() for key, leaf in leaves.items()}
+            out.update({f"{key}+{k + 1}": params[key] for key in trained})
             out["eta"] = tensor(eta)
     return {key: np.atleast_2d(t.detach().numpy()).reshape(_column(t)) for key, t in out.items()}
+
+
+def _trained(spec: Spec, params: dict) -> list[str]:
+    """The keys of the parameters the SGD step updates: every one, or those `ask.sgd.parameters` names
+    (by key, W2, or by the layer's name or bias name)."""
+    named = spec.ask.sgd.parameters if spec.ask.sgd else None
+    if named is None:
+        return list(params)
+    keys = set()
+    for l, layer in enumerate(spec.network.layers, 1):
+        weight_name = layer.name or "W"
+        bias_name = layer.bias_name or ("b" if layer.name is None else
+                                        "b_" + (layer.name.split("_", 1)[1] if "_" in layer.name else layer.name))
+        for key, name in ((f"W{l}", weight_name), (f"b{l}", bias_name)):
+            if key in params and (key in named or name in named):
+                keys.add(key)
+    return [key for key in params if key in keys]
 
 
 def _column(t: torch.Tensor) -> tuple[int, int]:
@@ -92,7 +113,11 @@ def _torch_forward(spec: Spec, x: torch.Tensor, leaves: dict, suffix: str) -> di
         p, p_key = u, u_key
         if layer.weights is not None:
             W = leaves[f"W{l}"]
-            p = functional.linear(u, W if net.layout == "rows" else W.T, leaves.get(f"b{l}"))
+            b = leaves.get(f"b{l}")
+            shared = b is not None and b.dim() == 0
+            p = functional.linear(u, W if net.layout == "rows" else W.T, None if shared else b)
+            if shared:
+                p = p + b
             p_key = f"z{l}{suffix}"
             p.retain_grad()
             recorded[p_key] = p

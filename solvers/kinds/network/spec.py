@@ -37,10 +37,15 @@ MOST_PARAMETER_STEPS = 1000  # parameters × SGD steps: the sheet stays readable
 RESERVED_NAMES = {"x", "y", "z", "a", "L", "eta", "delta", "J"}
 
 
+class SharedBias(Model):
+    """One scalar bias added to every unit of a layer: `bias: {shared: 0.35}`."""
+    shared: Number
+
+
 class Layer(Model):
     activation: Literal[NAMES]  # type: ignore[valid-type]
     weights: Matrix | None = None
-    bias: Vector | None = None
+    bias: Vector | SharedBias | None = None
     alpha: Annotated[Number, Field(gt=0)] | None = None
     name: Identifier | None = None
     bias_name: Identifier | None = None
@@ -66,6 +71,7 @@ class Loss(Model):
 class SGD(Model):
     learning_rate: Annotated[Number, Field(gt=0)]
     steps: Annotated[int, Field(ge=1, le=20)] = 1
+    parameters: list[str] | None = None  # what the step updates (names as in ask.gradients); default every one
 
 
 class Ask(Model):
@@ -86,6 +92,8 @@ class Spec(SpecBase):
 
 
 def as_vector(value) -> list[float]:
+    if isinstance(value, SharedBias):
+        return [float(value.shared)]
     return [float(v) for v in value] if isinstance(value, list) else [float(value)]
 
 
@@ -120,6 +128,7 @@ class LayerShape:
     weight_name: str
     bias_name: str
     without_superscript: bool
+    shared_bias: bool = False  # one scalar bias added to every unit (z = W a + b 1)
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,7 @@ class Structure:
     sgd_steps: int
     loss_name: str = "L"
     layer_index: str = "superscript"
+    frozen: frozenset[str] = frozenset()  # parameters (W{l}, b{l}) the SGD step leaves as they are
 
     @property
     def outputs(self) -> int:
@@ -166,7 +176,9 @@ def structure(spec: Spec) -> Structure:
         raise FieldError("network.layer_index", f"is subscript, but layer {wide} has {layers[wide - 1].units} units, "
                          "whose entries take the subscript (z_i); expected superscript, or one unit per layer")
     loss = _check_loss(spec, layers)
-    wanted = _wanted_gradients(spec, layers)
+    available = _parameter_names(layers)
+    frozen = _frozen(spec, available)
+    wanted = _wanted_gradients(spec, available, frozen)
     ask = spec.ask
     if not (ask.forward or ask.loss or wanted or ask.deltas or ask.sgd):
         raise FieldError("ask", "asks for nothing; expected at least one of forward, loss, gradients, deltas, sgd")
@@ -182,7 +194,7 @@ def structure(spec: Spec) -> Structure:
                          f"{parameters * steps} parameter updates; expected at most {MOST_PARAMETER_STEPS} "
                          "(fewer steps, layers or units)")
     return Structure(net.layout, net.input_name, tuple(layers), loss, frozenset(wanted), ask.deltas,
-                     ask.sgd.steps if ask.sgd else 0, loss_name, net.layer_index)
+                     ask.sgd.steps if ask.sgd else 0, loss_name, net.layer_index, frozen)
 
 
 def _layer_shape(spec: Spec, layer: Layer, l: int, width: int, where: str) -> LayerShape:
@@ -212,13 +224,16 @@ def _layer_shape(spec: Spec, layer: Layer, l: int, width: int, where: str) -> La
     if units > MOST_UNITS:
         raise FieldError(f"{where}.weights", f"gives the layer {units} units; expected at most {MOST_UNITS} (the "
                          "widest matrix a worked solution shows readably)")
-    if layer.bias is not None and len(as_vector(layer.bias)) != units:
+    shared = isinstance(layer.bias, SharedBias)
+    if not shared and layer.bias is not None and len(as_vector(layer.bias)) != units:
         count = len(as_vector(layer.bias))
         raise FieldError(f"{where}.bias", f"has {count} {'entry' if count == 1 else 'entries'}, but the layer "
                          f"has {units} unit{'s' if units > 1 else ''}; expected {units}")
     without_superscript = {"auto": layer.name is not None, "always": False, "never": True}[spec.network.superscripts]
-    return LayerShape(True, inputs, units, layer.bias is not None and spec.biases == "use", activation,
-                      layer.name or "W", layer.bias_name or _default_bias_name(layer.name), without_superscript)
+    bias = layer.bias is not None and spec.biases == "use"
+    return LayerShape(True, inputs, units, bias, activation, layer.name or "W",
+                      layer.bias_name or _default_bias_name(layer.name), without_superscript,
+                      shared_bias=bias and shared and units > 1)  # one unit's shared bias is its own bias
 
 
 def _default_bias_name(weight_name: str | None) -> str:
@@ -268,18 +283,41 @@ def _check_loss(spec: Spec, layers: list[LayerShape]) -> tuple[str, bool, str] |
     return loss.type, loss.half, loss.reduction
 
 
-def _wanted_gradients(spec: Spec, layers: list[LayerShape]) -> set[str]:
-    asked = spec.ask.gradients
-    if asked is None:
-        return set()
+def _parameter_names(layers: list[LayerShape]) -> dict[str, str]:
+    """Every name a parameter can be called by (W2, or its display name V) -> its key W2."""
     available = {}
     for l, layer in enumerate(layers, 1):
         if layer.dense:
             available[f"W{l}"] = available[layer.weight_name] = f"W{l}"
             if layer.bias:
                 available[f"b{l}"] = available[layer.bias_name] = f"b{l}"
+    return available
+
+
+def _frozen(spec: Spec, available: dict[str, str]) -> frozenset[str]:
+    """The parameters an SGD step leaves unchanged: those `ask.sgd.parameters` does not name."""
+    sgd = spec.ask.sgd
+    if sgd is None or sgd.parameters is None:
+        return frozenset()
+    names = ", ".join(sorted(available))
+    if not sgd.parameters:
+        raise FieldError("ask.sgd.parameters", f"is empty, so the step would update nothing; expected one or more "
+                         f"of {names} (leave the field out to update every parameter)")
+    updated = set()
+    for i, name in enumerate(sgd.parameters):
+        if name not in available:
+            raise FieldError(f"ask.sgd.parameters[{i}]", f"no parameter is called {name!r}; expected one of {names}")
+        updated.add(available[name])
+    return frozenset(set(available.values()) - updated)
+
+
+def _wanted_gradients(spec: Spec, available: dict[str, str], frozen: frozenset[str]) -> set[str]:
+    """The gradients asked; `all` means those of the parameters SGD updates (a frozen one's only by name)."""
+    asked = spec.ask.gradients
+    if asked is None:
+        return set()
     if asked == "all":
-        return set(available.values())
+        return set(available.values()) - frozen
     wanted = set()
     for i, name in enumerate(asked):
         if name not in available:
@@ -298,7 +336,7 @@ def given_values(spec: Spec) -> dict[str, np.ndarray]:
     for l, (layer, shape) in enumerate(zip(net.layers, s.layers), 1):
         if shape.dense:
             values[f"W{l}"] = np.array(as_matrix(layer.weights, net.layout))
-            if shape.bias:
+            if shape.bias:  # a shared bias is one number (1×1)
                 values[f"b{l}"] = np.array(as_vector(layer.bias)).reshape(-1, 1)
     if spec.ask.sgd:
         values["eta"] = np.array([[spec.ask.sgd.learning_rate]])
