@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jinja2
 
+from ..output import replace
 from ..render.drivers import TEMPLATES
 from ..render.drivers.answers import compact_json, to_json
 from .check import show
@@ -38,14 +39,7 @@ def write(report: Report, out: Path) -> Path:
     for student in report.students:
         (pages / f"{page_name(student.student)}.html").write_text(
             template.render(report=report, student=student, show=show), encoding="utf-8")
-    if out.exists():
-        old = out.with_name(f".old-{out.name}")
-        shutil.rmtree(old, ignore_errors=True)
-        out.rename(old)
-        staging.rename(out)
-        shutil.rmtree(old)
-    else:
-        staging.rename(out)
+    replace(staging, out)
     return out
 
 
