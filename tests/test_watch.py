@@ -43,12 +43,12 @@ def test_a_snapshot_sees_new_changed_and_deleted_files(tmp_path):
 
 
 class Lines:
-    """The output lines of a process, read on a thread, waited for with a timeout."""
+    """The output lines of a process (stderr merged into stdout, so in the order printed),
+    read on a thread, waited for with a timeout."""
 
     def __init__(self, process):
         self.queue, self.seen = queue.Queue(), []
-        for stream in (process.stdout, process.stderr):
-            threading.Thread(target=lambda s=stream: [self.queue.put(line) for line in s], daemon=True).start()
+        threading.Thread(target=lambda: [self.queue.put(line) for line in process.stdout], daemon=True).start()
 
     def wait_for(self, text: str, seconds: float = 120) -> str:
         end = time.monotonic() + seconds
@@ -67,7 +67,7 @@ def test_watch_rebuilds_on_save_reports_errors_and_stops_on_ctrl_c(tmp_path):
     problem, out = tmp_path / "q.yaml", tmp_path / "out"
     problem.write_text(PROBLEM.read_text())
     process = subprocess.Popen([sys.executable, "-m", "solvers", "watch", str(problem), "--out", str(out),
-                                "--formats", "answers"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                "--formats", "answers"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     lines = Lines(process)
     try:
