@@ -24,23 +24,26 @@ def _typesettable(text: str) -> str:
     return text
 
 
-def _authored(text: str) -> str:
+def _segments(text: str) -> list:
     try:
-        segments(text)
+        return segments(text)
     except AuthoredError as error:
         raise ValueError(str(error)) from None
+
+
+def _authored(text: str) -> str:
+    _segments(text)
     return text
 
 
 def _one_line(title: str) -> str:
-    if any(s.kind == "display" for s in segments(title)) or "\n\n" in title.strip():
+    if any(s.kind == "display" for s in _segments(title)) or "\n\n" in title.strip():
         raise ValueError("a title is one line: inline math ($…$) only, no display math or blank line")
     return title
 
 
 Text = Annotated[str, AfterValidator(_typesettable), AfterValidator(_authored)]
-Title = Annotated[str, StringConstraints(min_length=1), AfterValidator(_typesettable), AfterValidator(_authored),
-                  AfterValidator(_one_line)]
+Title = Annotated[str, StringConstraints(min_length=1), AfterValidator(_typesettable), AfterValidator(_one_line)]
 """Problem text (titles, statements, notes): text with $math$, **bold** and *italic*
 (`solvers.authored`), its math checked against a whitelist when the file is read."""
 

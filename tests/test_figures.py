@@ -64,8 +64,8 @@ def test_every_network_problem_shows_its_diagram_on_both_sheets_with_every_weigh
         tex = (sheets / name / sheet).read_text()
         assert f"figures/fig-sheet-{path.stem}-network.pdf" in tex
     page = (sheets / name / "solutions.html").read_text()
-    found = re.search(rf'(\d+\.1) shows the network.*?<figure class="plot" role="img" aria-label="([^"]+)"><div class="scroll"><svg.*?'
-                      rf'<figcaption><strong>Figure \1\.</strong> The network', page, re.S)
+    found = re.search(r'(\d+\.1) shows the network.*?<figure class="plot" role="img" aria-label="([^"]+)"><div class="scroll"><svg.*?'
+                      r'<figcaption><strong>Figure \1\.</strong> The network', page, re.S)
     assert found and found.group(2).startswith("Diagram of the network: ")
 
 

@@ -84,7 +84,11 @@ def test_new_numbers_reuse_the_derivation(spec, seed):
     for layer in data["network"]["layers"]:
         if layer["weights"] is not None:
             layer["weights"] = np.round(rng.normal(size=np.shape(layer["weights"])), 3).tolist()
-    other = network.Spec.model_validate(data)
+    assert_derivation_reused(spec, network.Spec.model_validate(data))
+
+
+def assert_derivation_reused(spec, other) -> None:
+    """`other`, the same problem with other numbers, reuses `spec`'s derivation and matches torch."""
     network.KIND.solve(spec)
     before = _compiled.cache_info()
     solution = network.KIND.solve(other)

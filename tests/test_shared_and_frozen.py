@@ -16,13 +16,12 @@ from hypothesis import strategies as st
 
 from solvers import build
 from solvers.core import FieldError
-from solvers.kind import _compiled
 from solvers.kinds import network
 from solvers.problem import ProblemError
 from solvers.variants import load
 from solvers.verify import mismatches
 
-from test_properties import problems
+from test_properties import assert_derivation_reused, problems
 
 settings_ = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -89,14 +88,7 @@ def test_new_numbers_reuse_the_derivation_of_shared_and_frozen(spec, seed):
             layer["bias"] = {"shared": float(np.round(rng.normal(), 3))}
         if layer["weights"] is not None:
             layer["weights"] = np.round(rng.normal(size=np.shape(layer["weights"])), 3).tolist()
-    other = network.Spec.model_validate(data)
-    network.KIND.solve(spec)
-    before = _compiled.cache_info()
-    solution = network.KIND.solve(other)
-    after = _compiled.cache_info()
-    assert network.structure(other) == network.structure(spec)
-    assert (after.hits, after.misses) == (before.hits + 1, before.misses)
-    assert mismatches(solution.values, network.reference(other)) == []
+    assert_derivation_reused(spec, network.Spec.model_validate(data))
 
 
 MAZUR = {

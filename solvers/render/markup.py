@@ -36,11 +36,6 @@ class Math:
     mode: str
 
 
-def paragraphs(text: str) -> list[str]:
-    """Blank-line-separated paragraphs, with inner line breaks folded."""
-    return [" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
-
-
 def figure_token(filename: str) -> str:
     """The markup for a figure, a block of its own: `[[figure NAME]]` (NAME without extension)."""
     return f"\n\n[[figure {filename}]]\n\n"

@@ -12,14 +12,7 @@ from ...activations import Activation, softmax_jacobian_checked
 from ...derivation import Derivation, Quantity, Section, Step
 from .spec import LayerShape, Structure
 
-
 ONES = F.Var("ones", "1", "vector")  # the vector of ones a shared bias is multiplied by: z = W a + b 1
-
-
-def _partial(q: Quantity, loss: F.Var) -> Quantity:
-    """The quantity ∂L/∂q (L written as `loss`)."""
-    key = f"dL_d{q.key}"
-    return Quantity(key, q.shape, F.Partial(key, loss, q.symbol))
 
 
 def _sym(expr: sympy.Expr, *quantities: Quantity) -> F.Sym:
@@ -56,6 +49,11 @@ class _Builder:
             self.givens.append(self.eta)
         self.sections: list[Section] = []
         self.step = 0  # the SGD step being derived (0 without SGD)
+
+    def _partial(self, q: Quantity) -> Quantity:
+        """The quantity ∂L/∂q."""
+        key = f"dL_d{q.key}"
+        return Quantity(key, q.shape, F.Partial(key, self.loss_symbol, q.symbol))
 
     def _layered(self, base: str, l: int) -> tuple[str, int | None]:
         """The base and layer superscript of layer l's `base` (z, a): z^{(l)}, or z_l."""
@@ -189,12 +187,12 @@ class _Builder:
         last = s.layers[-1].activation.name
         shortcut = (s.loss[0], last) in (("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid"))
         if shortcut:
-            delta = _partial(p, self.loss_symbol)
+            delta = self._partial(p)
             steps.append(Step("output_shortcut", delta, F.Sub(a.symbol, self.y.symbol),
                               a.elements - self.y.elements, {"loss": s.loss[0], "activation": last,
                                                                 "L": self.loss_symbol}))
         else:
-            g = _partial(a, self.loss_symbol)
+            g = self._partial(a)
             steps.append(self.loss_gradient(a, g))
         for l in range(top, lowest - 1, -1):
             layer, (p, a) = s.layers[l - 1], outputs[l - 1]
@@ -204,7 +202,7 @@ class _Builder:
                 u = outputs[l - 2][1] if l > 1 else self.x
                 gradients.update(self.parameter_gradients(l, u, delta, steps))
                 if l > lowest:
-                    g = _partial(u, self.loss_symbol)
+                    g = self._partial(u)
                     steps.append(self.input_gradient(l, delta, g, u))
             else:
                 g = delta
@@ -232,7 +230,7 @@ class _Builder:
     def activation_backward(self, act: Activation, p, a, g, tag: str, steps: list[Step]) -> Quantity:
         """∂L/∂p from ∂L/∂a: the element-wise f'(p) ⊙ g, or the softmax Jacobian's Jᵀ g.
         `tag` is the layer number with the SGD-step suffix."""
-        delta = _partial(p, self.loss_symbol)
+        delta = self._partial(p)
         if not act.elementwise:
             softmax_jacobian_checked(p.shape[0])
             J = Quantity(f"J{tag}", (p.shape[0], p.shape[0]), F.Partial(f"J{tag}", a.symbol, p.symbol))
@@ -270,7 +268,7 @@ class _Builder:
         weights, bias = self.params[l]
         local, out = self._local(weights, bias, u, delta), {}
         if self._needed(f"W{l}"):
-            dW = _partial(weights, self.loss_symbol)
+            dW = self._partial(weights)
             if self.s.layout == "rows":
                 formula, compute = F.Mul(delta.symbol, F.Transpose(u.symbol)), delta.elements * u.elements.T
             else:
@@ -280,7 +278,7 @@ class _Builder:
                               {**local, "layout": self.s.layout, "entry": entry}))
             out[f"W{l}"] = dW
         if bias and self._needed(f"b{l}"):
-            db = _partial(bias, self.loss_symbol)
+            db = self._partial(bias)
             if self.s.layers[l - 1].shared_bias:  # every unit's z_i = ... + b: the gradient sums over the units
                 unit = "i" if self.s.layout == "rows" else "j"
                 terms = F.Add(*[delta.at(i) for i in range(delta.shape[0])])

@@ -107,11 +107,11 @@ class Structure:
 
 
 def structure(spec: Spec) -> Structure:
-    points = None
-    if spec.boundary_points:
-        u = spec.boundary_points.unit
-        points = PointsOnLine(u, spec.boundary_points.count, "x2" if spec.hidden.weights[1][u - 1] != 0 else "x1")
     solved_for = tuple("x2" if w2 != 0 else "x1" if w1 != 0 else "" for w1, w2 in zip(*spec.hidden.weights))
+    points = None
+    if spec.boundary_points:  # check made sure this unit's boundary is a line
+        u = spec.boundary_points.unit
+        points = PointsOnLine(u, spec.boundary_points.count, solved_for[u - 1])
     return Structure(units(spec), len(spec.output.bias), len(spec.inputs), points, len(spec.sum_cases), solved_for)
 
 
