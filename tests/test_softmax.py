@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from solvers import problem as P
@@ -155,35 +155,62 @@ scores = st.integers(-40, 40).map(lambda k: k / 8)
 large = st.integers(-2000, 2000).map(float)
 
 
-@settings(max_examples=40, deadline=None)
-@given(data=st.data(), n=st.integers(2, 6), m=st.integers(2, 5), with_target=st.booleans(),
-       stability=st.booleans(), distribution=st.booleans())
-def test_random_softmax_problems_match_torch(data, n, m, with_target, stability, distribution):
-    z = data.draw(st.lists(scores, min_size=n, max_size=n))
-    problem = {"kind": "softmax", "title": "random", "z": z}
-    if with_target:
-        if distribution:
-            weights = data.draw(st.lists(st.integers(0, 4), min_size=n, max_size=n).filter(any))
+@st.composite
+def problems(draw) -> dict:
+    """A softmax problem: 2 to 6 scores, maybe a target (class or distribution), maybe the
+    stability part with 2 to 5 large scores and a statement."""
+    n = draw(st.integers(2, 6))
+    problem = {"kind": "softmax", "title": "random", "z": draw(st.lists(scores, min_size=n, max_size=n))}
+    if draw(st.booleans()):
+        if draw(st.booleans()):
+            weights = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n).filter(any))
             problem["target"] = [w / sum(weights) for w in weights]
         else:
-            problem["target"] = data.draw(st.integers(0, n - 1))
-    if stability:
-        problem["overflow"] = data.draw(st.lists(large, min_size=m, max_size=m))
-        problem["statements"] = [{"text": "s", "claim": data.draw(st.sampled_from(sorted(softmax.CLAIMS)))}]
+            problem["target"] = draw(st.integers(0, n - 1))
+    if draw(st.booleans()):
+        problem["overflow"] = draw(st.lists(large, min_size=2, max_size=5))
+        problem["statements"] = [{"text": "s", "claim": draw(st.sampled_from(sorted(softmax.CLAIMS)))}]
+    return problem
+
+
+SUBNORMAL_SUM = {"kind": "softmax", "title": "random", "z": [0.0, 0.0], "target": 0, "overflow": [-710.0, -712.0],
+                 "statements": [{"text": "s", "claim": "naive_overflows"}]}
+
+
+@settings(max_examples=40, deadline=None)
+@given(problem=problems())
+@example(problem=SUBNORMAL_SUM)
+def test_random_softmax_problems_match_torch(problem):
     spec = softmax.Spec.model_validate(problem)
     softmax.check(spec)
     solution = softmax.KIND.solve(spec)
     assert mismatches(solution.values, softmax.reference(spec)) == []
+    z = problem["z"]
     np.testing.assert_allclose(solution.values["J"], np_jacobian(z), rtol=1e-9, atol=1e-14)
     np.testing.assert_allclose(solution.values["J"].sum(axis=1), 0, atol=1e-14)
-    if with_target:
+    if "target" in problem:
         t = softmax.target_vector(spec).ravel()
         np.testing.assert_allclose(solution.values["dL_dz_J"].ravel(), np_softmax(z) - t, rtol=1e-9, atol=1e-14)
-    if stability:
+    if "overflow" in problem:
         u = np.array(problem["overflow"])
         np.testing.assert_allclose(solution.values["yu"].ravel(), np_softmax(u), rtol=1e-9, atol=1e-300)
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             assert solution.values["over"][0, 0] == float(np.isinf(np.exp(u).sum()))
+            np.testing.assert_array_equal(solution.values["oku"].ravel(), np.isfinite(np.exp(u) / np.exp(u).sum()))
+
+
+def test_naive_quotients_of_a_subnormal_sum_are_numbers():
+    """e^-710 and e^-712 are subnormal and so is their sum S (< 1/Ω): e^u/S is a number,
+    though 1/S overflows, so the quotient must be one division."""
+    spec = softmax.Spec.model_validate(SUBNORMAL_SUM)
+    softmax.check(spec)
+    v = softmax.KIND.solve(spec).values
+    assert 0 < v["Su"][0, 0] < 1 / np.finfo(float).max
+    assert v["over"][0, 0] == 0
+    np.testing.assert_array_equal(v["oku"].ravel(), [1, 1])
+    p = 1 / (1 + math.exp(-2))
+    np.testing.assert_allclose(v["qu"].ravel(), [p, 1 - p], rtol=1e-9)
+    np.testing.assert_allclose(v["yu"].ravel(), [p, 1 - p], rtol=1e-12)
 
 
 # -- bad inputs ------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ SymPy derives ∂y_i/∂z_j with generic indices (the sum written e^{z_i} + e^{z
 of both) by the quotient rule (cases i = j, i ≠ j) and through ln y_i, checks that both give
 y_i(δ_ij − y_j), derives ∂L/∂z = y − t from that Jacobian, and proves that shifting every
 score by c leaves softmax unchanged. The numeric part evaluates these forms; the naive
-float64 softmax of large scores is computed as written (exp overflows to ∞, ∞/∞ is NaN).
+float64 softmax of large scores is computed as written (exp overflows to ∞, ∞/∞ is NaN;
+each quotient e^u_k / S is one float64 division, as torch divides: 1/S alone can overflow).
 The reference is torch: softmax, autograd, torch.autograd.functional.jacobian, cross_entropy.
 
 Quantity keys: z, S, y; jacobian: J; cross-entropy: t, L, dL_dy, dL_dz_J, dL_dz; stability:
@@ -18,9 +19,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ... import formula as F
+from ... import mistakes as M
 from ...core import Constraint
 from ...derivation import Derivation
-from ... import mistakes as M
 from ...kind import Kind, Parts
 from ...solution import Answer, Item
 from .derive import _partial, derive

@@ -145,6 +145,19 @@ def _partial(of: F.Node, wrt: F.Node) -> F.Partial:
     return F.Partial("", of, wrt)
 
 
+class quotient(sympy.Function):
+    """a / b, evaluated as one float64 division, as written and as torch divides.
+
+    Common-subexpression elimination would turn the naive quotients e^u_k / S into
+    e^u_k · (1/S), and 1/S overflows to ∞ for a positive sum below 1/Ω ≈ 5.6e-309 (largest
+    score between about -745 and -710), where e^u_k / S itself is a number."""
+    nargs = 2
+
+    def _numpycode(self, printer):
+        a, b = (printer._print(arg) for arg in self.args)
+        return f"({a}) / ({b})"
+
+
 def derive(s: Structure) -> Derivation:
     n, m = s.scores, s.large_scores
     facts = algebra(s.letters)
@@ -241,7 +254,8 @@ def _stability_sections(facts: dict, y: Quantity, z: Quantity, m: int, zl: str, 
     E, Su = replace(E, role="overflow"), replace(Su, role="overflow")  # shown overflowing on purpose
     ok, q, over = _vector("oku", m, "o"), _vector("qu", m, "qtilde"), _scalar("over", "o")
     Ee, Se, Fe = E.elements, Su.elements[0], fmax.elements[0]
-    finite = [sympy.Le(a / Se, Fe) for a in Ee]  # False for ∞ and for NaN
+    quotients = [quotient(a, Se) for a in Ee]
+    finite = [sympy.Le(a, Fe) for a in quotients]  # False for ∞ and for NaN
     two = F.Num(2)
     naive = [Step("largest_float", fmax, F.Mul(F.Paren(F.Sub(two, F.Pow(two, F.Num(-52)))), F.Pow(two, F.Num(1023))),
                   sympy.Matrix([[sympy.Integer(FLOAT64_MAX)]]), {}),
@@ -253,7 +267,7 @@ def _stability_sections(facts: dict, y: Quantity, z: Quantity, m: int, zl: str, 
              Step("naive_finite", ok, F.Frac(E.symbol, Su.symbol),
                   sympy.Matrix([sympy.Piecewise((1, c), (0, True)) for c in finite]), {}),
              Step("naive_quotients", q, F.Frac(E.symbol, Su.symbol),
-                  sympy.Matrix([sympy.Piecewise((a / Se, c), (0, True)) for a, c in zip(Ee, finite)]),
+                  sympy.Matrix([sympy.Piecewise((a, c), (0, True)) for a, c in zip(quotients, finite)]),
                   {"ok": ok.symbol}, [(q.entry(k), F.Frac(E.entry(k), Su.symbol)) for k in range(m)]),
              Step("naive_overflows", over, F.Relation(Su.symbol, ">", fmax.symbol),
                   sympy.Matrix([[sympy.Piecewise((1, Se > Fe), (0, True))]]),
