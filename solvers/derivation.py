@@ -47,8 +47,10 @@ class Quantity:
         return sympy.Matrix(rows, cols, lambda i, j: element_symbol(self.key, i, j))
 
     def entry(self, i: int, j: int | None = None) -> F.Var | F.Partial:
-        """The display symbol of one entry (vectors take one index)."""
-        return self.symbol.entry(i) if j is None else self.symbol.entry(i, j)
+        """The display symbol of one entry (vectors take one index: a column's second index is dropped)."""
+        base = self.symbol.wrt if isinstance(self.symbol, F.Partial) else self.symbol
+        vector = self.shape[1] == 1 and base.shape == "vector"
+        return self.symbol.entry(i) if j is None or vector else self.symbol.entry(i, j)
 
 
 @dataclass

@@ -51,6 +51,8 @@ class Partial(Node):
 
     def entry(self, *index: int | str) -> Partial:
         """One entry: ∂L/∂w_ij for a scalar `of`; ∂a_i/∂z_j (one index: ∂a_i/∂z_i) for a vector."""
+        if self.of.shape == "matrix":  # an element-wise derivative of a matrix: ∂A_in/∂Z_in
+            return replace(self, of=self.of.entry(*index), wrt=self.wrt.entry(*index))
         if self.of.shape != "vector":
             return replace(self, wrt=self.wrt.entry(*index))
         return replace(self, of=self.of.entry(index[0]), wrt=self.wrt.entry(index[-1]))

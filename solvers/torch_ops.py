@@ -49,7 +49,7 @@ def activation(name: str, alpha: float | None, kink: str, t: torch.Tensor) -> to
         "sigmoid": lambda: torch.sigmoid(t),
         "tanh": lambda: torch.tanh(t),
         "identity": lambda: t.clone(),
-        "softmax": lambda: torch.softmax(t, dim=0),
+        "softmax": lambda: torch.softmax(t, dim=-1),  # over the entries of each example (a row per example)
         "gelu": lambda: functional.gelu(t),
         # torch's default threshold 20 switches to f(z) = z early enough to move f' by 2e-9
         "softplus": lambda: functional.softplus(t, threshold=40.0),

@@ -126,7 +126,7 @@ def test_empty_file(tmp_path, text):
     ({("title",): DELETE}, "title", ["is missing (required)"]),
     ({("network",): DELETE}, "network", ["is missing (required)"]),
     ({("ask",): DELETE}, "ask", ["is missing (required)"]),
-    ({("network", "input"): DELETE}, "network.input", ["is missing (required)"]),
+    ({("network", "input"): DELETE}, "network.input", ["is missing", "`inputs` (a list of examples)"]),
     ({("title",): ""}, "title", ["at least 1 character", "found ''"]),
     ({("network", "layers"): []}, "network.layers", ["at least 1 item", "found []"]),
     ({("network", "input"): [], ("network", "layers"): [{"activation": "softmax"}],

@@ -16,7 +16,8 @@ numbers = st.integers(-6, 6).map(lambda k: k / 2)
 
 
 @st.composite
-def problems(draw):
+def problems(draw, batched=False):
+    """A random network problem; `batched`: on a batch of 1–4 examples (`inputs`, `targets`)."""
     depth = draw(st.integers(1, 4))
     widths = [draw(st.integers(1, 6)) for _ in range(depth + 1)]
     loss = draw(st.sampled_from(["cross_entropy", "binary_cross_entropy", "squared_error"]))
@@ -27,10 +28,11 @@ def problems(draw):
     layout = draw(st.sampled_from(["rows", "columns"]))
     layers = []
     for l in range(depth):
-        activation = draw(st.sampled_from(HIDDEN + (["softmax"] if l < depth - 1 else [])))
+        softmax = [] if batched else ["softmax"]  # a batch has softmax only before cross-entropy
+        activation = draw(st.sampled_from(HIDDEN + (softmax if l < depth - 1 else [])))
         if l == depth - 1:
-            activation = {"cross_entropy": draw(st.sampled_from(["softmax", "sigmoid"])),
-                          "binary_cross_entropy": "sigmoid"}.get(loss, draw(st.sampled_from(HIDDEN + ["softmax"])))
+            activation = {"cross_entropy": draw(st.sampled_from(["softmax"] + ([] if batched else ["sigmoid"]))),
+                          "binary_cross_entropy": "sigmoid"}.get(loss, draw(st.sampled_from(HIDDEN + softmax)))
         shape = (widths[l + 1], widths[l]) if layout == "rows" else (widths[l], widths[l + 1])
         layer = {"weights": draw(st.lists(st.lists(numbers, min_size=shape[1], max_size=shape[1]),
                                           min_size=shape[0], max_size=shape[0])),
@@ -43,21 +45,27 @@ def problems(draw):
     if loss == "cross_entropy" and layers[-1]["activation"] != "softmax":
         layers.append({"activation": "softmax"})
     n = widths[-1]
+    examples = draw(st.integers(1, 4)) if batched else 1
     if loss == "cross_entropy":
-        target = draw(st.integers(0, n - 1))
+        targets = draw(st.lists(st.integers(0, n - 1), min_size=examples, max_size=examples))
     elif loss == "binary_cross_entropy":
-        target = draw(st.sampled_from([0, 1]))
+        targets = draw(st.lists(st.sampled_from([0, 1]), min_size=examples, max_size=examples))
     else:
-        target = draw(st.lists(numbers, min_size=n, max_size=n))
-    ask = {"forward": True, "loss": True, "gradients": "all", "deltas": draw(st.booleans())}
+        targets = draw(st.lists(st.lists(numbers, min_size=n, max_size=n), min_size=examples, max_size=examples))
+    inputs = draw(st.lists(st.lists(numbers, min_size=widths[0], max_size=widths[0]), min_size=examples,
+                           max_size=examples))
+    gradients = draw(st.sampled_from(["all", ["x"], ["W1", "x"]]))
+    if gradients == ["W1", "x"] and "weights" not in layers[0]:
+        gradients = ["x"]
+    ask = {"forward": True, "loss": True, "gradients": gradients, "deltas": draw(st.booleans())}
     if draw(st.booleans()):
         ask["sgd"] = {"learning_rate": draw(st.sampled_from([0.1, 0.5])), "steps": draw(st.integers(1, 2))}
     data = {
         "kind": "network", "title": "random", "biases": draw(st.sampled_from(["use", "use", "ignore"])),
         "kink": draw(st.sampled_from(["left", "right"])),
-        "network": {"input": draw(st.lists(numbers, min_size=widths[0], max_size=widths[0])),
-                    "layout": layout, "layers": layers},
-        "loss": {"type": loss, "target": target,
+        "network": {**({"inputs": inputs} if batched else {"input": inputs[0]}), "layout": layout, "layers": layers},
+        "loss": {"type": loss, **({"targets": targets, "batch_reduction": draw(st.sampled_from(["mean", "sum"]))}
+                                  if batched else {"target": targets[0]}),
                  **({"half": draw(st.booleans()), "reduction": draw(st.sampled_from(["sum", "mean"]))}
                     if loss == "squared_error" else {})},
         "ask": ask,
@@ -73,6 +81,19 @@ def test_every_derived_value_equals_torch(spec):
     assert mismatches(solution.values, network.reference(spec)) == []
     for answer in solution.answers:
         assert np.all(np.isfinite(answer.value)), answer.name
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(batched=True))
+def test_every_derived_value_of_a_batch_equals_torch(spec):
+    """Batches: forward, loss, gradients (parameters and inputs), ∂L/∂Z and SGD against torch on the batch."""
+    network.check(spec)
+    solution = network.KIND.solve(spec)
+    reference = network.reference(spec)
+    assert mismatches(solution.values, reference) == []
+    compared = set(solution.values) & set(reference)
+    assert "L" in compared and ("dL_dx" in compared) == ("x" in spec.ask.gradients)
+    assert solution.values["x"].shape[spec.network.layout == "rows"] == len(spec.network.inputs)
 
 
 @settings(max_examples=40, deadline=None)

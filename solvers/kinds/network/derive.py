@@ -2,35 +2,16 @@
 derivatives and the chain rule, layer by layer."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 import sympy
 
 from ... import formula as F
 from ...activations import Activation, softmax_jacobian_checked
 from ...derivation import Derivation, Quantity, Section, Step
+from .examples import Examples, shown_as
+from .loss import loss_gradient, loss_step
 from .spec import LayerShape, Structure
 
 ONES = F.Var("ones", "1", "vector")  # the vector of ones a shared bias is multiplied by: z = W a + b 1
-
-
-def _sym(expr: sympy.Expr, *quantities: Quantity) -> F.Sym:
-    """`expr` over entries of `quantities`, shown with their display symbols."""
-    names = []
-    for q in quantities:
-        for (i, j), symbol in np.ndenumerate(np.array(q.elements, dtype=object)):
-            if symbol in expr.free_symbols:
-                names.append((symbol, q.at(i) if q.shape[1] == 1 else q.entry(i, j)))
-    return F.Sym(expr, tuple(names))
-
-
-@dataclass(frozen=True)
-class _Generic:
-    """One generic output entry a_i with target y_i, of an output of n entries."""
-    a: sympy.Symbol
-    y: sympy.Symbol
-    n: int
 
 
 class _Builder:
@@ -40,8 +21,11 @@ class _Builder:
         self.s = s
         self.loss_symbol = F.Var("L", s.loss_name)
         n0 = s.layers[0].inputs
-        self.x = Quantity.named("x", n0, 1, s.input_name)
-        self.y = Quantity.named("y", s.outputs, 1, "y")
+        self.rows = s.layout == "rows"
+        self.ex = Examples(s.batch, self.rows)
+        self.of_symbol = self.loss_symbol if s.of == "L" else self._layer_output(s.of[0], s.of_layer, "").symbol
+        self.x = self.ex.quantity("x", n0, s.input_name)
+        self.y = self.ex.quantity("y", s.outputs, "y")
         self.eta = Quantity.named("eta", 1, 1, "eta")
         self.params = {l: self._params(l, layer, "", 0) for l, layer in enumerate(s.layers, 1) if layer.dense}
         self.givens = [self.x] + [q for pair in self.params.values() for q in pair if q] + [self.y]
@@ -53,7 +37,14 @@ class _Builder:
     def _partial(self, q: Quantity) -> Quantity:
         """The quantity ∂L/∂q."""
         key = f"dL_d{q.key}"
-        return Quantity(key, q.shape, F.Partial(key, self.loss_symbol, q.symbol))
+        return Quantity(key, q.shape, F.Partial(key, self.of_symbol, q.symbol))
+
+    def _layer_output(self, base: str, l: int, suffix: str) -> Quantity:
+        """Layer l's pre-activation (`base` z) or activation (a); the last activation may have a name."""
+        units = self.s.layers[l - 1].units
+        if base == "a" and l == len(self.s.layers) and self.s.output_name:
+            return self.ex.quantity(f"a{l}{suffix}", units, self.s.output_name)
+        return self.ex.quantity(f"{base}{l}{suffix}", units, *self._layered(base, l))
 
     def _layered(self, base: str, l: int) -> tuple[str, int | None]:
         """The base and layer superscript of layer l's `base` (z, a): z^{(l)}, or z_l."""
@@ -73,11 +64,11 @@ class _Builder:
             facts = {"step": k + 1, "steps": self.s.sgd_steps}
             outputs = self.forward(suffix, facts)
             if self.s.loss:
-                self.loss(outputs, suffix, facts)
-                if self.s.wanted or self.s.deltas or self.s.sgd_steps:
-                    gradients = self.backward(outputs, suffix, facts)
-                    if self.s.sgd_steps:
-                        self.update(gradients, k + 1, facts)
+                self.sections.append(Section("loss", [loss_step(self, outputs, suffix)], facts))
+            if (self.s.wanted or self.s.deltas or self.s.sgd_steps) and (self.s.loss or self.s.of != "L"):
+                gradients = self.backward(outputs, suffix, facts)
+                if self.s.sgd_steps:
+                    self.update(gradients, k + 1, facts)
         return Derivation(self.givens, self.sections)
 
     # -- forward ---------------------------------------------------------------------
@@ -88,9 +79,9 @@ class _Builder:
         for l, layer in enumerate(self.s.layers, 1):
             p = u
             if layer.dense:
-                p = Quantity.named(f"z{l}{suffix}", layer.units, 1, *self._layered("z", l))
+                p = self._layer_output("z", l, suffix)
                 steps.append(self.linear(l, u, p))
-            a = Quantity.named(f"a{l}{suffix}", layer.units, 1, *self._layered("a", l))
+            a = self._layer_output("a", l, suffix)
             steps.append(self.activation(layer.activation, p, a))
             outputs.append((p, a))
             u = a
@@ -99,102 +90,83 @@ class _Builder:
 
     def linear(self, l: int, u: Quantity, z: Quantity) -> Step:
         weights, bias = self.params[l]
-        rows = self.s.layout == "rows"
         shared = self.s.layers[l - 1].shared_bias
-        product = F.Mul(weights.symbol if rows else F.Transpose(weights.symbol), u.symbol)
-        added = F.Mul(bias.symbol, ONES) if shared else bias.symbol if bias else None
-        formula = F.Add(product, added) if bias else product
-        compute = (weights.elements if rows else weights.elements.T) * u.elements
+        W, U = weights.elements, u.elements
+        if not self.s.batch or self.rows:  # z = W a + b, Z = W X + b 1ᵀ; columns: z = Wᵀ a + b
+            product = F.Mul(weights.symbol if self.rows else F.Transpose(weights.symbol), u.symbol)
+            compute = (W if self.rows else W.T) * U
+            broadcast = F.Transpose(ONES) if self.s.batch else None
+        else:  # a row per example: Z = X W + 1 bᵀ
+            product, compute, broadcast = F.Mul(u.symbol, weights.symbol), U * W, None
+        formula = product
         if bias:
-            compute += bias.elements[0, 0] * sympy.ones(*z.shape) if shared else bias.elements
+            b = bias.elements
+            if shared:
+                added, compute = F.Mul(bias.symbol, ONES), compute + b[0, 0] * sympy.ones(*z.shape)
+            elif not self.s.batch:
+                added, compute = bias.symbol, compute + b
+            elif self.rows:
+                added, compute = F.Mul(bias.symbol, broadcast), compute + b * sympy.ones(1, self.s.batch)
+            else:
+                added, compute = F.Mul(ONES, F.Transpose(bias.symbol)), compute + sympy.ones(self.s.batch, 1) * b.T
+            formula = F.Add(product, added)
         parts = []
-        if z.shape != (1, 1) or u.shape != (1, 1):
-            for i in range(z.shape[0]):
-                terms = [F.Mul(weights.at(i, j) if rows else weights.at(j, i), u.at(j))
-                         for j in range(u.shape[0])]
-                parts.append((z.at(i), F.Add(*terms, bias.at(i)) if bias else F.Add(*terms)))
+        if (z.shape != (1, 1) or u.shape != (1, 1)) and self.ex.shown:
+            inputs = u.shape[0] if self.rows or not self.s.batch else u.shape[1]
+            for i, n in self.ex.entries(z):
+                terms = [F.Mul(weights.at(i, j) if self.rows else weights.at(j, i), self.ex.at(u, j, n))
+                         for j in range(inputs)]
+                parts.append((self.ex.at(z, i, n), F.Add(*terms, bias.at(i)) if bias else F.Add(*terms)))
         return Step("linear", z, formula, compute, {"layout": self.s.layout, "layer": l, "bias": bias is not None,
-                                                    "shared": shared}, parts)
+                                                    "shared": shared, "batch": self.s.batch}, parts)
 
     def activation(self, act: Activation, p: Quantity, a: Quantity) -> Step:
         facts = {"activation": act.name, "alpha": act.alpha, "input": p.key,
                  "function": F.Call(act.name, F.Var("z", "z")),
                  "definition": act.definition(sympy.Symbol("z")) if act.elementwise else None}
+        entries = self.ex.entries(p)
         if not act.elementwise:
-            exps = [sympy.exp(q - sympy.Max(*p.elements)) for q in p.elements]
-            compute = sympy.Matrix([e / sum(exps) for e in exps])
-            total = F.Add(*[F.Call("exp", p.at(j)) for j in range(p.shape[0])])
-            parts = [(a.at(i), F.Frac(F.Call("exp", p.at(i)), total)) for i in range(p.shape[0])]
-            return Step("softmax", a, F.Call("softmax", p.symbol), compute, facts, parts)
-        compute = sympy.Matrix([act.numeric(act.symbolic(q)) for q in p.elements])
-        parts = [(a.at(i), F.Call(act.name, p.at(i))) for i in range(p.shape[0])]
+            def softmax(column):
+                exps = [sympy.exp(q - sympy.Max(*column)) for q in column]
+                return [e / sum(exps) for e in exps]
+            compute = self.ex.join([softmax(column) for column in self.ex.split(p)])
+            units = len(self.ex.split(p)[0])
+            parts = [(self.ex.at(a, i, n), F.Frac(F.Call("exp", self.ex.at(p, i, n)),
+                                               F.Add(*[F.Call("exp", self.ex.at(p, j, n)) for j in range(units)])))
+                     for i, n in entries]
+            return Step("softmax", a, F.Call("softmax", p.symbol), compute, {**facts, "batch": self.s.batch}, parts)
+        compute = p.elements.applyfunc(lambda q: act.numeric(act.symbolic(q)))
+        parts = [(self.ex.at(a, i, n), F.Call(act.name, self.ex.at(p, i, n))) for i, n in entries]
         return Step("activation", a, F.Call(act.name, p.symbol), compute, facts,
                     parts if act.name != "identity" else [])
 
     # -- loss --------------------------------------------------------------------------
-    def loss(self, outputs, suffix: str, facts: dict) -> Quantity:
-        (p, a), (kind_, half, reduction) = outputs[-1], self.s.loss
-        L = Quantity(f"L{suffix}", (1, 1), F.Var(f"L{suffix}", self.s.loss_name))
-        n, y = a.shape[0], self.y
-        if kind_ == "cross_entropy":
-            formula = F.Neg(F.Sum("i", F.Mul(y.symbol.entry("i"), F.Log(a.symbol.entry("i")))))
-            expanded = F.Neg(F.Add(*[F.Mul(y.at(i), F.Log(a.at(i))) for i in range(n)]))
-            m = sympy.Max(*p.elements)
-            compute = m + sympy.log(sum(sympy.exp(q - m) for q in p.elements)) - (y.elements.T * p.elements)[0]
-        elif kind_ == "binary_cross_entropy":
-            one = F.Num(1)
-            formula = F.Neg(F.Add(F.Mul(y.symbol, F.Log(a.symbol)),
-                                  F.Mul(F.Paren(F.Sub(one, y.symbol)), F.Log(F.Sub(one, a.symbol)))))
-            expanded = None
-            q, t = p.elements[0], y.elements[0]
-            compute = sympy.Max(q, 0) - q * t + sympy.log(1 + sympy.exp(-sympy.Abs(q)))
-        else:
-            scale = (sympy.Rational(1, 2) if half else 1) / (n if reduction == "mean" else 1)
-            square = F.Pow(F.Sub(a.at("i"), y.at("i")), F.Num(2))
-            body = F.Sum("i", square) if n > 1 else F.Pow(F.Sub(a.symbol, y.symbol), F.Num(2))
-            formula = F.Mul(F.Sym(scale), body) if scale != 1 else body
-            terms = F.Add(*[F.Pow(F.Sub(a.at(i), y.at(i)), F.Num(2)) for i in range(n)])
-            expanded = (F.Mul(F.Sym(scale), F.Paren(terms)) if scale != 1 else terms) if n > 1 else None
-            compute = scale * sum((q - t) ** 2 for q, t in zip(a.elements, y.elements))
-        parts = [(L.symbol, expanded)] if expanded else []
-        step = Step("loss", L, formula, sympy.Matrix([[compute]]),
-                    {"loss": kind_, "half": half, "reduction": reduction, "outputs": n}, parts)
-        self.sections.append(Section("loss", [step], facts))
-        return L
-
-    def loss_expression(self, a: Quantity) -> sympy.Expr:
-        """L as a SymPy expression of the output's entries, to differentiate."""
-        kind_, half, reduction = self.s.loss
-        if isinstance(a, _Generic):
-            av, yv = [a.a], [a.y]
-        else:
-            av, yv = list(a.elements), list(self.y.elements)
-        if kind_ == "cross_entropy":
-            return -sum(t * sympy.log(q) for q, t in zip(av, yv))
-        if kind_ == "binary_cross_entropy":
-            return -(yv[0] * sympy.log(av[0]) + (1 - yv[0]) * sympy.log(1 - av[0]))
-        n = a.n if isinstance(a, _Generic) else len(av)
-        scale = (sympy.Rational(1, 2) if half else 1) / (n if reduction == "mean" else 1)
-        return scale * sum((q - t) ** 2 for q, t in zip(av, yv))
-
     # -- backward ----------------------------------------------------------------------
     def backward(self, outputs, suffix: str, facts: dict) -> dict[str, Quantity]:
         """Steps from ∂L/∂a of the output down to the lowest layer anything is asked of."""
         s, steps, gradients = self.s, [], {}
         lowest = self._lowest_layer()
-        top = len(s.layers)
-        p, a = outputs[-1]
-        last = s.layers[-1].activation.name
-        shortcut = (s.loss[0], last) in (("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid"))
-        if shortcut:
+        top = s.of_layer
+        p, a = outputs[top - 1]
+        if s.of != "L":  # the gradients of z or a of one entry: it starts with ∂q/∂q = 1
+            shortcut = s.of.startswith("z")
+            g = delta = self._partial(p if shortcut else a)
+            steps.append(Step("seed", g, F.Num(1), sympy.Matrix([[1]]), {"of": self.of_symbol}))
+        elif (s.loss[0], s.layers[-1].activation.name) in (("cross_entropy", "softmax"),
+                                                           ("binary_cross_entropy", "sigmoid")):
+            shortcut, last = True, s.layers[-1].activation.name
             delta = self._partial(p)
-            steps.append(Step("output_shortcut", delta, F.Sub(a.symbol, self.y.symbol),
-                              a.elements - self.y.elements, {"loss": s.loss[0], "activation": last,
-                                                                "L": self.loss_symbol}))
+            scale = sympy.Rational(1, s.batch) if s.batch and s.batch_reduction == "mean" else 1
+            difference = F.Sub(a.symbol, self.y.symbol)
+            steps.append(Step("output_shortcut", delta, F.Mul(F.Sym(scale), F.Paren(difference)) if scale != 1
+                              else difference, scale * (a.elements - self.y.elements),
+                              {"loss": s.loss[0], "activation": last, "L": self.loss_symbol, "batch": s.batch,
+                               "scale": scale}))
         else:
+            shortcut = False
             g = self._partial(a)
-            steps.append(self.loss_gradient(a, g))
-        for l in range(top, lowest - 1, -1):
+            steps.append(loss_gradient(self, a, g))
+        for l in range(top, max(lowest, 1) - 1, -1):  # lowest 0: down to ∂L/∂x
             layer, (p, a) = s.layers[l - 1], outputs[l - 1]
             if not (shortcut and l == top):
                 delta = self.activation_backward(layer.activation, p, a, g, f"{l}{suffix}", steps)
@@ -206,26 +178,17 @@ class _Builder:
                     steps.append(self.input_gradient(l, delta, g, u))
             else:
                 g = delta
-        self.sections.append(Section("backward", steps, facts))
+        self.sections.append(Section("backward", steps, {**facts, "of": None if s.of == "L" else self.of_symbol}))
         return gradients
 
     def _lowest_layer(self) -> int:
+        """The lowest layer the backward pass reaches; 0 when ∂L/∂x is asked."""
         s = self.s
+        if "x" in s.wanted and self.step == 0:
+            return 0
         if s.deltas:
             return min(l for l, layer in enumerate(s.layers, 1) if layer.dense)
         return min(l for l, pair in self.params.items() for q in pair if q and self._needed(q.key.split("+")[0]))
-
-    def loss_gradient(self, a: Quantity, g: Quantity) -> Step:
-        """∂L/∂a of the output, entry by entry, differentiated by SymPy; the formula shown
-        is the derivative of one generic entry i."""
-        expr = self.loss_expression(a)
-        compute = sympy.Matrix([sympy.diff(expr, q) for q in a.elements])
-        ai, yi = sympy.symbols("a_i y_i", real=True)
-        generic = sympy.factor_terms(sympy.diff(self.loss_expression(_Generic(ai, yi, a.shape[0])), ai))
-        formula = F.Sym(generic, ((ai, a.at("i")), (yi, self.y.at("i"))))
-        parts = [(g.at(i), _sym(sympy.factor_terms(compute[i]), a, self.y)) for i in range(a.shape[0])]
-        return Step("loss_gradient", g, formula, compute,
-                    {"loss": self.s.loss[0], "entry": g.at("i")}, parts if a.shape != (1, 1) else [])
 
     def activation_backward(self, act: Activation, p, a, g, tag: str, steps: list[Step]) -> Quantity:
         """∂L/∂p from ∂L/∂a: the element-wise f'(p) ⊙ g, or the softmax Jacobian's Jᵀ g.
@@ -242,19 +205,20 @@ class _Builder:
                               J.elements.T * g.elements))
             return delta
         d = Quantity(f"fprime{tag}", p.shape, F.Partial(f"fprime{tag}", a.symbol, p.symbol))
-        compute = sympy.Matrix([act.derivative_from_output(q, o) for q, o in zip(p.elements, a.elements)])
+        rows, cols = p.shape
+        compute = sympy.Matrix(rows, cols, lambda i, j: act.derivative_from_output(p.elements[i, j], a.elements[i, j]))
         parts = []
-        for i in range(p.shape[0]):
+        for i, n in self.ex.entries(p):
             if act.name in ("sigmoid", "tanh"):
-                parts.append((d.at(i), _sym(compute[i], a)))
+                parts.append((self.ex.at(d, i, n), shown_as(compute[self.ex.index(p, i, n)], a)))
             elif act.name != "identity":
-                parts.append((d.at(i), F.Call(act.name, p.at(i), derivative=True)))
+                parts.append((self.ex.at(d, i, n), F.Call(act.name, self.ex.at(p, i, n), derivative=True)))
         facts = {"activation": act.name, "alpha": act.alpha, "kink": act.kink,
                  "function": F.Call(act.name, F.Var("z", "z"), derivative=True),
                  "derivative": act.derivative(sympy.Symbol("z")), "at_kink": act.derivative_at_kink()}
         steps.append(Step("activation_derivative", d, F.Call(act.name, p.symbol, derivative=True),
                           compute, facts, parts))
-        hadamard = sympy.Matrix([x * y for x, y in zip(d.elements, g.elements)])
+        hadamard = d.elements.multiply_elementwise(g.elements)
         steps.append(Step("activation_backward", delta, F.Hadamard(d.symbol, g.symbol), hadamard))
         return delta
 
@@ -264,27 +228,45 @@ class _Builder:
         return key in self.s.wanted and self.step == 0 or bool(self.s.sgd_steps) and key not in self.s.frozen
 
     def parameter_gradients(self, l: int, u: Quantity, delta: Quantity, steps: list[Step]) -> dict:
-        """∂L/∂W and ∂L/∂b from ∂L/∂z, with the local derivatives ∂z/∂W, ∂z/∂b as facts."""
+        """∂L/∂W and ∂L/∂b from ∂L/∂z, with the local derivatives ∂z/∂W, ∂z/∂b as facts; in a
+        batch each sums over the examples."""
         weights, bias = self.params[l]
-        local, out = self._local(weights, bias, u, delta), {}
+        local, out, batch = self._local(weights, bias, u, delta), {}, self.s.batch
         if self._needed(f"W{l}"):
             dW = self._partial(weights)
-            if self.s.layout == "rows":
+            if self.rows:  # δ aᵀ, Δ Xᵀ
                 formula, compute = F.Mul(delta.symbol, F.Transpose(u.symbol)), delta.elements * u.elements.T
-            else:
+            elif not batch:  # a δᵀ
                 formula, compute = F.Mul(u.symbol, F.Transpose(delta.symbol)), u.elements * delta.elements.T
-            entry = (dW.at("i", "j"), F.Mul(local["dL_dz"], local["input"]))
+            else:  # Xᵀ Δ
+                formula, compute = F.Mul(F.Transpose(u.symbol), delta.symbol), u.elements.T * delta.elements
+            product = F.Mul(local["dL_dz"], local["input"])
+            entry = (dW.at("i", "j"), F.Sum("n", product) if batch else product)
             steps.append(Step("weight_gradient", dW, formula, compute,
-                              {**local, "layout": self.s.layout, "entry": entry}))
+                              {**local, "layout": self.s.layout, "entry": entry, "batch": batch}))
             out[f"W{l}"] = dW
         if bias and self._needed(f"b{l}"):
             db = self._partial(bias)
             if self.s.layers[l - 1].shared_bias:  # every unit's z_i = ... + b: the gradient sums over the units
-                unit = "i" if self.s.layout == "rows" else "j"
-                terms = F.Add(*[delta.at(i) for i in range(delta.shape[0])])
-                steps.append(Step("shared_bias_gradient", db, F.Sum(unit, delta.at(unit)),
-                                  sympy.Matrix([[sum(delta.elements)]]), {**local, "units": delta.shape[0]},
-                                  [(db.symbol, terms)]))
+                unit = "i" if self.rows else "j"
+                over = [(i, n) for i, n in self.ex.entries(delta)]
+                terms = F.Add(*[self.ex.at(delta, i, n) for i, n in over])
+                body = F.Sum(unit, self.ex.at(delta, unit, "n") if batch else delta.at(unit))
+                steps.append(Step("shared_bias_gradient", db, F.Sum("n", body) if batch else body,
+                                  sympy.Matrix([[sum(delta.elements)]]),
+                                  {**local, "units": delta.shape[0] if self.rows or not batch else delta.shape[1],
+                                   "batch": batch},
+                                  [(db.symbol, terms)] if self.ex.shown else []))
+            elif batch:  # the examples' gradients at z, added: Δ 1 (a column per example) or Δᵀ 1 (a row)
+                ones = sympy.ones(batch, 1)
+                formula = F.Mul(delta.symbol if self.rows else F.Transpose(delta.symbol), ONES)
+                compute = (delta.elements if self.rows else delta.elements.T) * ones
+                parts = [(db.at(i), F.Add(*[self.ex.at(delta, i, n) for n in range(batch)]))
+                         for i in range(bias.shape[0])] if self.ex.shown else []
+                steps.append(Step("batch_bias_gradient", db, formula, compute,
+                                  {**local, "batch": batch, "layout": self.s.layout,
+                                   "entry": (db.at("i"), F.Sum("n", local["dL_dz"]))},
+                                  parts))
             else:
                 steps.append(Step("bias_gradient", db, delta.symbol, delta.elements, local))
             out[f"b{l}"] = db
@@ -293,26 +275,34 @@ class _Builder:
     def _local(self, weights: Quantity, bias: Quantity | None, u: Quantity, delta: Quantity) -> dict:
         """One unit's pre-activation written out, and its local derivatives, as display nodes:
         z_i = Σ_j W_ij a_j + b_i with ∂z_i/∂W_ij = a_j, ∂z_i/∂b_i = 1, ∂z_i/∂a_j = W_ij
-        (indices swapped in the columns layout)."""
-        unit, source = ("i", "j") if self.s.layout == "rows" else ("j", "i")
+        (indices swapped in the columns layout; in a batch each entry also takes the example n)."""
+        unit, source = ("i", "j") if self.rows else ("j", "i")
         z = delta.symbol.wrt
-        z_unit = z.entry(unit) if z.shape != "scalar" else z
+        over = "n" if self.s.batch else None
+        z_unit = (z.entry(unit, over) if self.rows else z.entry(over, unit)) if self.s.batch else (
+            z.entry(unit) if z.shape != "scalar" else z)
         w = weights.at("i", "j")
-        a = u.at(source)
-        total = F.Sum(source, F.Mul(w, a)) if u.shape != (1, 1) else F.Mul(w, a)
+        a = self.ex.at(u, source, over) if self.s.batch else u.at(source)
+        inputs = u.shape[0] if self.rows or not self.s.batch else u.shape[1]
+        total = F.Sum(source, F.Mul(w, a)) if inputs > 1 else F.Mul(w, a)
+        dL_dz = self.ex.at(delta, unit, over) if self.s.batch else delta.at(unit)
         return {"unit": z_unit, "sum": F.Add(total, bias.at(unit)) if bias else total,
                 "dz_dW": F.Partial("", z_unit, w), "input": a, "weight": w,
                 "dz_db": F.Partial("", z_unit, bias.at(unit)) if bias else None,
-                "dz_da": F.Partial("", z_unit, a), "dL_dz": delta.at(unit),
-                "dL_da": F.Partial("", self.loss_symbol, a), "source": source}
+                "dz_da": F.Partial("", z_unit, a), "dL_dz": dL_dz,
+                "dL_da": F.Partial("", self.of_symbol, a), "source": source}
 
     def input_gradient(self, l: int, delta: Quantity, g: Quantity, u: Quantity) -> Step:
         weights, bias = self.params[l]
-        rows = self.s.layout == "rows"
-        formula = F.Mul(F.Transpose(weights.symbol) if rows else weights.symbol, delta.symbol)
-        compute = (weights.elements.T if rows else weights.elements) * delta.elements
+        if self.rows:  # Wᵀ δ (and Wᵀ Δ)
+            formula, compute = F.Mul(F.Transpose(weights.symbol), delta.symbol), weights.elements.T * delta.elements
+        elif not self.s.batch:  # W δ
+            formula, compute = F.Mul(weights.symbol, delta.symbol), weights.elements * delta.elements
+        else:  # Δ Wᵀ
+            formula, compute = F.Mul(delta.symbol, F.Transpose(weights.symbol)), delta.elements * weights.elements.T
         facts = {**self._local(weights, bias, u, delta), "layout": self.s.layout}
-        return Step("input_gradient", g, formula, compute, {**facts, "units": delta.shape[0]})
+        units = delta.shape[0] if self.rows or not self.s.batch else delta.shape[1]
+        return Step("input_gradient", g, formula, compute, {**facts, "units": units})
 
     # -- SGD -----------------------------------------------------------------------------
     def update(self, gradients: dict[str, Quantity], k: int, facts: dict) -> None:

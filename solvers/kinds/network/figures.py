@@ -92,8 +92,7 @@ def layout(spec: Spec, s: Structure, values: dict) -> Layout:
     if not detailed(s):
         return _layer_layout(spec, s)
     digits, first = spec.digits, spec.count_from
-    x = np.ravel(values["x"])
-    inputs = [number(v, digits) for v in x]
+    inputs = [number(v, digits) for v in np.ravel(values["x"])] if not s.batch else [""] * widths[0]  # a batch: no values
     left = text_size(f"{s.input_name}10", LABEL)[0] + 0.2
     inside = inputs + [number(values[f"b{l}"][j, 0], digits) for l, layer in enumerate(s.layers, 1) if layer.bias
               for j in range(layer.units)] + [SHORT[layer.activation.name] for layer in s.layers if not layer.dense]
@@ -227,7 +226,7 @@ def describe(spec: Spec, s: Structure, values: dict) -> str:
     digits = spec.digits
     inputs = ", ".join(number(v, digits).replace("\u2212", "-") for v in np.ravel(values["x"]))
     parts = [f"Diagram of the network: {s.layers[0].inputs} input{'s' if s.layers[0].inputs > 1 else ''} "
-             f"({inputs})"]
+             + (f"({inputs})" if not s.batch else f"(one example of the {s.batch} at a time)")]
     for l, layer in enumerate(s.layers, 1):
         name = activation_name(layer.activation.name)
         if layer.dense:

@@ -18,14 +18,15 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
     givens = _givens(spec, s, derivation) + [Item("network_diagram", {
         "figure": diagram(spec, s, _per_unit(s, values)), "detailed": detailed(s), "biases": any(layer.bias for layer in s.layers)})]
     closing = [Item("computation_graph", {"figure": computation_graph(spec, s, derivation.quantities, values)})] if (
-        scalar(s) and s.loss and (s.wanted or s.deltas)) else []  # the chain rule drawn, where gradients are asked
+        scalar(s) and not s.batch and s.loss and (s.wanted or s.deltas)) else []  # the chain rule drawn, where gradients are asked
     return Parts(givens, _questions(spec, s, derivation), _conventions(spec, s),
                  _answers(spec, s, derivation, values), closing)
 
 
 def _givens(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
     q = derivation.quantities
-    items = [Item("input", {"symbol": q["x"].symbol, "value": q["x"].symbol})]
+    items = [Item("input", {"symbol": q["x"].symbol, "value": q["x"].symbol, "batch": s.batch,
+                            "layout": s.layout})]
     for l, layer in enumerate(s.layers, 1):
         facts = {"layer": l, "activation": layer.activation.name, "alpha": layer.activation.alpha,
                  "units": layer.units, "dense": layer.dense, "layout": s.layout}
@@ -35,9 +36,10 @@ def _givens(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
             facts["shared"] = layer.shared_bias
         items.append(Item("layer", facts))
     if s.loss:
-        items.append(Item("target", {"symbol": q["y"].symbol, "loss": s.loss[0],
-                                     "class": spec.loss.target if isinstance(spec.loss.target, int)
-                                     and s.loss[0] == "cross_entropy" else None}))
+        classes = [spec.loss.target] if not s.batch else spec.loss.targets
+        one_hot = s.loss[0] == "cross_entropy" and all(isinstance(c, int) for c in classes)
+        items.append(Item("target", {"symbol": q["y"].symbol, "loss": s.loss[0], "batch": s.batch,
+                                     "layout": s.layout, "classes": classes if one_hot else None}))
     return items
 
 
@@ -49,6 +51,7 @@ def _questions(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
         items.append(Item("loss", {"loss": s.loss[0], "L": F.Var("L", s.loss_name)}))
     if s.wanted:
         order = [k for l in range(1, len(s.layers) + 1) for k in (f"W{l}", f"b{l}") if k in s.wanted]
+        order += ["x"] if "x" in s.wanted else []
         items.append(Item("gradients", {"symbols": [q[f"dL_d{k}"].symbol for k in order]}))
     if ask.deltas:
         items.append(Item("deltas", {"symbols": [q[f"dL_dz{l}"].symbol for l, layer in enumerate(s.layers, 1)
@@ -62,21 +65,26 @@ def _questions(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
 
 def _conventions(spec: Spec, s: Structure) -> list[Item]:
     scalar = all(layer.units == layer.inputs == 1 for layer in s.layers)  # no matrix, vector or index to explain
-    items = [] if scalar else [Item("layout", {"layout": s.layout})]
+    items = [] if scalar and not s.batch else [Item("layout", {"layout": s.layout, "batch": s.batch})]
     if spec.biases == "ignore":
         items.append(Item("biases_ignored"))
     if any(layer.shared_bias for layer in s.layers):
-        items.append(Item("shared_bias", {"ones": ONES, "layout": s.layout, "L": F.Var("L", s.loss_name)}))
+        items.append(Item("shared_bias", {"ones": ONES, "layout": s.layout, "L": F.Var("L", s.loss_name),
+                                          "batch": s.batch}))
     seen = set()
     for layer in s.layers:
         act = layer.activation
         if act.derivative_at_kink() is not None and act.name not in seen:
             seen.add(act.name)
             items.append(kink_convention(act))
+    if s.loss and s.batch:
+        items.append(Item("batch", {"examples": s.batch, "reduction": s.batch_reduction,
+                                    "L": F.Var("L", s.loss_name)}))
     if s.loss:
         items.append(Item("loss_" + s.loss[0], {"half": s.loss[1], "reduction": s.loss[2],
                                                 "L": F.Var("L", s.loss_name),
-                                                "outputs": s.outputs}))
+                                                "outputs": s.outputs, "batch": s.batch,
+                                                "layout": s.layout}))
     return items
 
 
@@ -106,6 +114,8 @@ def _answers(spec: Spec, s: Structure, derivation: Derivation, values) -> list[A
         if ask.deltas and s.layers[l - 1].dense:
             names.append((f"gradient.z{l}", f"dL_dz{l}"))
         names += [(f"gradient.{k}", f"dL_d{k}") for k in (f"W{l}", f"b{l}") if k in s.wanted]
+    if "x" in s.wanted:
+        names.append(("gradient.x", "dL_dx"))
     for k in range(1, s.sgd_steps + 1):
         for l in range(1, len(s.layers) + 1):
             names += [(f"sgd.step{k}.{p}{l}", f"{p}{l}+{k}") for p in "Wb" if f"{p}{l}+{k}" in q]

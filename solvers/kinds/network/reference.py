@@ -9,20 +9,37 @@ import numpy as np
 
 from ... import torch_ops
 from ...activations import DEFAULT_ALPHA
-from .spec import SharedBias, Spec, as_matrix, as_vector, target_vector
+from .spec import (
+    SharedBias,
+    Spec,
+    as_matrix,
+    as_vector,
+    differentiated,
+    input_examples,
+    target_vectors,
+)
 
 if TYPE_CHECKING:  # torch is imported where a reference runs: a cached build never loads it
     import torch
 
 
 def _torch_loss(spec: Spec, p: torch.Tensor, a: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The loss of one example (1-D tensors) or of a batch (a row per example)."""
     import torch
     loss, functional = spec.loss, torch.nn.functional
+    batch = p.dim() == 2
+    over = loss.batch_reduction if batch else "mean"
     if loss.type == "cross_entropy":
-        return functional.cross_entropy(p.unsqueeze(0), y.unsqueeze(0))
+        return functional.cross_entropy(p if batch else p.unsqueeze(0), y if batch else y.unsqueeze(0), reduction=over)
     if loss.type == "binary_cross_entropy":
-        return functional.binary_cross_entropy_with_logits(p, y)
-    return functional.mse_loss(a, y, reduction=loss.reduction) * (0.5 if loss.half else 1.0)
+        return functional.binary_cross_entropy_with_logits(p, y, reduction=over)
+    half = 0.5 if loss.half else 1.0
+    if not batch:
+        return functional.mse_loss(a, y, reduction=loss.reduction) * half
+    per_example = functional.mse_loss(a, y, reduction="none").sum(dim=1) * half
+    if loss.reduction == "mean":
+        per_example = per_example / a.shape[1]
+    return per_example.mean() if over == "mean" else per_example.sum()
 
 
 def reference(spec: Spec) -> dict[str, np.ndarray]:
@@ -38,8 +55,11 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
                 params[f"b{l}"] = tensor(float(layer.bias.shared))
             elif layer.bias is not None and use_bias:
                 params[f"b{l}"] = tensor(as_vector(layer.bias))
-    x = tensor(as_vector(net.input))
-    y = torch.from_numpy(target_vector(spec, _output_width(spec))[:, 0])
+    batch = net.inputs is not None
+    examples = input_examples(net)
+    x = tensor(examples if batch else examples[0])  # a row per example
+    targets = np.array(target_vectors(spec, _output_width(spec), len(examples) if batch else 0))
+    y = torch.from_numpy(targets if batch else targets[0])
     out = {"x": x, "y": y}
     out.update(params)
     steps = spec.ask.sgd.steps if spec.ask.sgd else 1
@@ -48,11 +68,12 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
         suffix = f"+{k}" if k else ""
         leaves = {key: value.clone().requires_grad_(True) for key, value in params.items()}
         recorded = _torch_forward(spec, x, leaves, suffix)
-        if spec.loss is not None:
-            p_last, a_last = recorded["_last"]
-            L = _torch_loss(spec, p_last, a_last, y)
-            L.backward()
-            out[f"L{suffix}"] = L
+        of = differentiated(spec)
+        if spec.loss is not None or of != "L":
+            if spec.loss is not None:
+                p_last, a_last = recorded["_last"]
+                out[f"L{suffix}"] = L = _torch_loss(spec, p_last, a_last, y)
+            (L if of == "L" else recorded[of].sum()).backward()  # the gradients of the loss, or of z/a (one entry)
             for key, t in recorded.items():
                 if key.startswith("_"):
                     continue
@@ -70,7 +91,16 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
             params = {key: leaf.detach().clone() for key, leaf in leaves.items()}
             out.update({f"{key}+{k + 1}": params[key] for key in trained})
             out["eta"] = tensor(eta)
-    return {key: np.atleast_2d(t.detach().numpy()).reshape(_column(t)) for key, t in out.items()}
+    shown = {key: np.atleast_2d(t.detach().numpy()).reshape(_column(t)) for key, t in out.items()}
+    if batch and net.layout == "rows":  # the sheet's batch quantities have a column per example
+        shown = {key: value.T if _per_example(key) else value for key, value in shown.items()}
+    return shown
+
+
+def _per_example(key: str) -> bool:
+    """Whether a quantity has a value per example (x, y, z, a, f', and their gradients)."""
+    base = key.removeprefix("dL_d")
+    return base[0] in "xyza" or base.startswith("fprime")
 
 
 def _trained(spec: Spec, params: dict) -> list[str]:
@@ -95,7 +125,7 @@ def _column(t: torch.Tensor) -> tuple[int, int]:
 
 
 def _output_width(spec: Spec) -> int:
-    width = len(as_vector(spec.network.input))
+    width = len(input_examples(spec.network)[0])
     for layer in spec.network.layers:
         if layer.weights is not None:
             m = as_matrix(layer.weights, spec.network.layout)
@@ -138,6 +168,8 @@ def _torch_local_derivatives(spec: Spec, recorded: dict, suffix: str) -> dict:
     for l, layer in enumerate(spec.network.layers, 1):
         p = recorded[f"_p{l}"][0].detach().clone().requires_grad_(True)
         alpha = layer.alpha if layer.alpha is not None else DEFAULT_ALPHA.get(layer.activation)
+        if layer.activation == "softmax" and p.dim() == 2:
+            continue  # a batch: softmax's Jacobians (one per example) are not part of its solution
         if layer.activation == "softmax":
             out[f"J{l}{suffix}"] = torch.autograd.functional.jacobian(lambda t: torch.softmax(t, dim=0), p)
         else:

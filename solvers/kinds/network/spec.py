@@ -10,6 +10,14 @@ from pydantic import BeforeValidator, Field, StrictInt, StringConstraints
 
 from ...activations import DEFAULT_ALPHA, NAMES, Activation
 from ...core import FieldError, Model, Number, SpecBase
+from .data import (
+    as_vector,
+    check_batchable,
+    check_loss,
+    input_examples,
+    per_example,
+    target_vectors,
+)
 
 
 def _not_mixed(value):
@@ -33,6 +41,7 @@ Matrix = Annotated[Annotated[list[Annotated[list[Number], Field(min_length=1)]],
 LOSSES = ("cross_entropy", "binary_cross_entropy", "squared_error")
 MOST_UNITS = 10  # entries of a layer (and of the input): the widest matrix a sheet shows readably
 MOST_LAYERS = 10
+MOST_EXAMPLES = 32  # examples of a batch
 MOST_PARAMETER_STEPS = 1000  # parameters × SGD steps: the sheet stays readable and builds in seconds
 RESERVED_NAMES = {"x", "y", "z", "a", "L", "eta", "delta", "J"}
 
@@ -52,19 +61,26 @@ class Layer(Model):
 
 
 class Network(Model):
-    input: Vector
+    input: Vector | None = None  # one example, or
+    inputs: Annotated[list[Vector], Field(min_length=1, max_length=MOST_EXAMPLES)] | None = None  # a batch
     input_name: Identifier = "x"
     layout: Literal["rows", "columns"] = "rows"
     superscripts: Literal["auto", "always", "never"] = "auto"
     layer_index: Literal["superscript", "subscript"] = "superscript"  # z^{(1)}, or z_1 for one-unit layers
     layers: list[Layer] = Field(min_length=1, max_length=MOST_LAYERS)
+    output_name: Identifier | None = None  # how the sheet writes the network's output (CS231n: f)
+
+
+Target = Annotated[StrictInt | Vector, BeforeValidator(_target_not_boolean)]
 
 
 class Loss(Model):
     type: Literal[LOSSES]  # type: ignore[valid-type]
-    target: Annotated[StrictInt | Vector, BeforeValidator(_target_not_boolean)]
+    target: Target | None = None  # of the one example, or
+    targets: Annotated[list[Target], Field(min_length=1, max_length=MOST_EXAMPLES)] | None = None  # one per example
     half: bool = False
-    reduction: Literal["sum", "mean"] = "sum"
+    reduction: Literal["sum", "mean"] = "sum"  # of squared_error over the outputs
+    batch_reduction: Literal["mean", "sum"] = "mean"  # of the examples' losses (PyTorch's default: mean)
     symbol: Identifier = "L"  # how the sheet writes the loss (Mazur writes E)
 
 
@@ -78,6 +94,7 @@ class Ask(Model):
     forward: bool = False
     loss: bool = False
     gradients: Literal["all"] | list[str] | None = None
+    gradients_of: str | None = None  # the quantity differentiated: the loss, or a one-entry z{l}, a{l} or output
     deltas: bool = False
     sgd: SGD | None = None
 
@@ -89,12 +106,6 @@ class Spec(SpecBase):
     network: Network
     loss: Loss | None = None
     ask: Ask
-
-
-def as_vector(value) -> list[float]:
-    if isinstance(value, SharedBias):
-        return [float(value.shared)]
-    return [float(v) for v in value] if isinstance(value, list) else [float(value)]
 
 
 def as_matrix(value, layout: str) -> list[list[float]]:
@@ -143,6 +154,15 @@ class Structure:
     loss_name: str = "L"
     layer_index: str = "superscript"
     frozen: frozenset[str] = frozenset()  # parameters (W{l}, b{l}) the SGD step leaves as they are
+    batch: int = 0  # examples of a batch (0: one example, `input`)
+    batch_reduction: str = "mean"  # the batch loss: mean or sum of the examples' losses
+    of: str = "L"  # the quantity the gradients are of: the loss L, or a one-entry z{l} or a{l}
+    output_name: str | None = None  # the display name of the last layer's output, if the problem gives one
+
+    @property
+    def of_layer(self) -> int:
+        """The layer of the differentiated quantity (the last layer for the loss)."""
+        return len(self.layers) if self.of == "L" else int(self.of[1:])
 
     @property
     def outputs(self) -> int:
@@ -151,15 +171,17 @@ class Structure:
 
 def structure(spec: Spec) -> Structure:
     net = spec.network
-    width = len(as_vector(net.input))
+    examples = input_examples(net)
+    width = len(examples[0])
     if width > MOST_UNITS:
-        raise FieldError("network.input", f"has {width} entries; expected at most {MOST_UNITS} (the widest vector "
+        field = "network.input" if net.inputs is None else "network.inputs[0]"
+        raise FieldError(field, f"has {width} entries; expected at most {MOST_UNITS} (the widest vector "
                          "a worked solution shows readably)")
     loss_name = spec.loss.symbol if spec.loss else "L"
     if loss_name in RESERVED_NAMES - {"L"} or loss_name == net.input_name:
         raise FieldError("loss.symbol", f"the name {loss_name!r} is already used; expected a letter of its own, "
                          "e.g. E (x, y, z, a, eta, delta and J are taken)")
-    layers, names = [], {(net.input_name, None), (loss_name, None)}
+    layers, names = [], {(net.input_name, None), (net.input_name.capitalize(), None), (loss_name, None)}
     for l, layer in enumerate(net.layers, 1):
         where = f"network.layers[{l - 1}]"
         shape = _layer_shape(spec, layer, l, width, where)
@@ -171,19 +193,28 @@ def structure(spec: Spec) -> Structure:
             names.add(shown)
         layers.append(shape)
         width = shape.units
+    if net.output_name is not None and (net.output_name in RESERVED_NAMES or (net.output_name, None) in names):
+        raise FieldError("network.output_name", f"the name {net.output_name!r} is already used; expected a letter "
+                         "of its own, e.g. f (x, y, z, a, L, eta, delta and J are taken)")
     wide = next((l for l, layer in enumerate(layers, 1) if layer.units > 1), None)
     if net.layer_index == "subscript" and wide:
         raise FieldError("network.layer_index", f"is subscript, but layer {wide} has {layers[wide - 1].units} units, "
                          "whose entries take the subscript (z_i); expected superscript, or one unit per layer")
-    loss = _check_loss(spec, layers)
+    batch = len(examples) if net.inputs is not None else 0
+    loss = check_loss(spec, layers, batch)
+    if batch:
+        check_batchable(spec, layers)
     available = _parameter_names(layers)
     frozen = _frozen(spec, available)
-    wanted = _wanted_gradients(spec, available, frozen)
+    wanted = _wanted_gradients(spec, available | {net.input_name: "x", "x": "x"}, frozen)
     ask = spec.ask
+    of = _differentiated(spec, layers)
     if not (ask.forward or ask.loss or wanted or ask.deltas or ask.sgd):
         raise FieldError("ask", "asks for nothing; expected at least one of forward, loss, gradients, deltas, sgd")
-    if (ask.loss or wanted or ask.deltas or ask.sgd) and spec.loss is None:
+    if (ask.loss or ask.sgd or (of == "L" and (wanted or ask.deltas))) and spec.loss is None:
         raise FieldError("loss", "is missing, but the problem asks for the loss or its gradients")
+    if of != "L":
+        _check_below(wanted, ask.deltas, of, layers)
     if ask.sgd and not any(layer.dense for layer in layers):
         raise FieldError("ask.sgd", "the network has no parameters to update")
     parameters = sum(layer.units * (layer.inputs + layer.bias) for layer in layers if layer.dense)
@@ -194,7 +225,48 @@ def structure(spec: Spec) -> Structure:
                          f"{parameters * steps} parameter updates; expected at most {MOST_PARAMETER_STEPS} "
                          "(fewer steps, layers or units)")
     return Structure(net.layout, net.input_name, tuple(layers), loss, frozenset(wanted), ask.deltas,
-                     ask.sgd.steps if ask.sgd else 0, loss_name, net.layer_index, frozen)
+                     ask.sgd.steps if ask.sgd else 0, loss_name, net.layer_index, frozen, batch,
+                     spec.loss.batch_reduction if spec.loss else "mean", of, net.output_name)
+
+
+def differentiated(spec: Spec) -> str:
+    """The key of the quantity the problem's gradients are of (L, or z{l}/a{l})."""
+    return structure(spec).of
+
+
+def _differentiated(spec: Spec, layers: list[LayerShape]) -> str:
+    """The key of the quantity `ask.gradients_of` names: L (the loss, the default), or z{l}/a{l}
+    ("output" is the last a) of one entry."""
+    name = spec.ask.gradients_of
+    if name is None or name in ("loss", "L", spec.loss.symbol if spec.loss else "L"):
+        return "L"
+    top = len(layers)
+    key = f"a{top}" if name in ("output", spec.network.output_name) else name
+    keys = [f"{p}{l}" for l, layer in enumerate(layers, 1) for p in ("z", "a") if p == "a" or layer.dense]
+    if key not in keys:
+        raise FieldError("ask.gradients_of", f"no quantity is called {name!r}; expected the loss (leave the field "
+                         f"out), output, or one of {', '.join(keys)}")
+    l = int(key[1:])
+    if layers[l - 1].units > 1 or spec.network.inputs is not None:
+        raise FieldError("ask.gradients_of", f"{name} has {layers[l - 1].units * max(1, len(spec.network.inputs or []))} "
+                         "entries, so its derivative is a Jacobian; expected a quantity of one entry (a layer of one "
+                         "unit, on one example)")
+    if spec.ask.sgd:
+        raise FieldError("ask.sgd", f"gradient descent minimises the loss, but the gradients are of {name}; "
+                         "expected no sgd, or the gradients of the loss")
+    return key
+
+
+def _check_below(wanted: set[str], deltas: bool, of: str, layers: list[LayerShape]) -> None:
+    """Gradients of z{l} or a{l} exist only for what comes before it."""
+    top = int(of[1:])
+    for key in sorted(wanted):
+        if key != "x" and int(key[1:]) > top:
+            raise FieldError("ask.gradients", f"{key} is used after {of}, so {of} does not depend on it; expected "
+                             f"parameters of layers 1 to {top} or the input")
+    if deltas and top < len(layers):
+        raise FieldError("ask.deltas", f"asks for every layer's ∂/∂z, but layers above {top} come after {of}; "
+                         "expected no deltas, or the gradients of the loss")
 
 
 def _layer_shape(spec: Spec, layer: Layer, l: int, width: int, where: str) -> LayerShape:
@@ -249,40 +321,6 @@ def _alpha(layer: Layer, where: str) -> float | None:
     return layer.alpha if layer.alpha is not None else DEFAULT_ALPHA.get(layer.activation)
 
 
-def _check_loss(spec: Spec, layers: list[LayerShape]) -> tuple[str, bool, str] | None:
-    loss = spec.loss
-    if loss is None:
-        return None
-    n, last = layers[-1].units, layers[-1].activation.name
-    if loss.type == "cross_entropy":
-        if last != "softmax":
-            raise FieldError("loss.type", f"cross_entropy needs probabilities: the last activation must be "
-                             f"softmax, found {last}")
-        if isinstance(loss.target, int) and not isinstance(loss.target, bool):
-            if not 0 <= loss.target < n:
-                raise FieldError("loss.target", f"class {loss.target} is out of range; expected a class "
-                                 f"index from 0 to {n - 1} (classes are numbered from 0)")
-        else:
-            target = as_vector(loss.target)
-            if len(target) != n or any(t < 0 for t in target) or abs(sum(target) - 1) > 1e-12:
-                raise FieldError("loss.target", f"{target} is not a one-hot (or probability) vector of "
-                                 f"length {n}; expected entries ≥ 0 summing to 1, or a class index")
-    elif loss.type == "binary_cross_entropy":
-        if n != 1 or last != "sigmoid":
-            raise FieldError("loss.type", f"binary_cross_entropy needs one sigmoid output, found {n} "
-                             f"{last} output{'s' if n > 1 else ''}")
-        target = as_vector(loss.target)
-        if len(target) != 1 or not 0 <= target[0] <= 1:
-            raise FieldError("loss.target", f"{loss.target} is not a label; expected 0 or 1")
-    else:
-        target = as_vector(loss.target)
-        if len(target) != n:
-            raise FieldError("loss.target", f"has {len(target)} entries, but the network has {n} outputs")
-    if loss.type != "squared_error" and (loss.half or loss.reduction != "sum"):
-        raise FieldError("loss.half" if loss.half else "loss.reduction", "applies to squared_error only")
-    return loss.type, loss.half, loss.reduction
-
-
 def _parameter_names(layers: list[LayerShape]) -> dict[str, str]:
     """Every name a parameter can be called by (W2, or its display name V) -> its key W2."""
     available = {}
@@ -317,7 +355,7 @@ def _wanted_gradients(spec: Spec, available: dict[str, str], frozen: frozenset[s
     if asked is None:
         return set()
     if asked == "all":
-        return set(available.values()) - frozen
+        return set(available.values()) - frozen - {"x"}
     wanted = set()
     for i, name in enumerate(asked):
         if name not in available:
@@ -332,7 +370,8 @@ def _wanted_gradients(spec: Spec, available: dict[str, str], frozen: frozenset[s
 def given_values(spec: Spec) -> dict[str, np.ndarray]:
     s = structure(spec)
     net = spec.network
-    values = {"x": np.array(as_vector(net.input)).reshape(-1, 1), "y": target_vector(spec, s.outputs)}
+    values = {"x": per_example(s, [np.array(v) for v in input_examples(net)]),
+              "y": per_example(s, target_vectors(spec, s.outputs, s.batch))}
     for l, (layer, shape) in enumerate(zip(net.layers, s.layers), 1):
         if shape.dense:
             values[f"W{l}"] = np.array(as_matrix(layer.weights, net.layout))
@@ -343,10 +382,3 @@ def given_values(spec: Spec) -> dict[str, np.ndarray]:
     return values
 
 
-def target_vector(spec: Spec, n: int) -> np.ndarray:
-    if spec.loss is None:
-        return np.zeros((n, 1))
-    target = spec.loss.target
-    if spec.loss.type == "cross_entropy" and isinstance(target, int) and not isinstance(target, bool):
-        return np.eye(n)[:, [target]]
-    return np.array(as_vector(target)).reshape(-1, 1)
