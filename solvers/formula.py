@@ -164,6 +164,12 @@ class Paren(Node):
 
 
 @dataclass(frozen=True)
+class Sqrt(Node):
+    """The square root (element-wise for a matrix)."""
+    arg: Node
+
+
+@dataclass(frozen=True)
 class Pow(Node):
     base: Node
     exponent: Node

@@ -307,3 +307,48 @@ def test_failed_build_leaves_previous_output_untouched(tmp_path):
     assert [p.name for p in out.iterdir()] == ["some-set"]
     assert sorted(p.name for p in previous.iterdir()) == sorted([build.MARK, "marker.txt"])
     assert (previous / "marker.txt").read_text(encoding="utf-8") == "previous build"
+
+
+BATCH = {("network", "input"): DELETE, ("network", "inputs"): [[5, 7, 4, 3, 2], [1, 0, 1, 0, 1]],
+         ("loss", "target"): DELETE, ("loss", "targets"): [2, 0]}
+
+
+@pytest.mark.parametrize("changes, field, fragments", [
+    ({**BATCH, ("network", "inputs"): [[5, 7, 4, 3, 2], [1, 0, 1]]}, "network.inputs[1]",
+     ["has 3 entries", "example 0 has 5"]),
+    ({**BATCH, ("loss", "targets"): [2]}, "loss.targets", ["has 1 entries", "2 examples", "one target per example"]),
+    ({k: v for k, v in BATCH.items() if k != ("loss", "targets")}, "loss.targets",
+     ["is missing", "one target per example"]),
+    ({**BATCH, ("loss", "target"): 2}, "loss.target", ["one target", "loss.targets"]),
+    ({**BATCH, ("loss", "targets"): [2, 5]}, "loss.targets[1]", ["class 5 is out of range"]),
+    ({("network", "inputs"): [[1, 2, 3, 4, 5]]}, "network.input", ["together with network.inputs"]),
+    ({("loss", "targets"): [2]}, "loss.targets", ["network.input is one example"]),
+    ({("loss", "batch_reduction"): "sum"}, "loss.batch_reduction", ["a batch"]),
+    ({**BATCH, ("network", "layers", 1, "activation"): "softmax"}, "network.layers[1].activation",
+     ["one Jacobian per example"]),
+    ({("ask", "sgd"): {"learning_rate": 0.1, "nesterov": True}}, "ask.sgd.nesterov", ["needs momentum"]),
+    ({("ask", "sgd"): {"learning_rate": 0.1}, ("ask", "adam"): {"learning_rate": 0.1}}, "ask.adam",
+     ["together with ask.sgd"]),
+    ({("ask", "adam"): {"learning_rate": 0.1, "betas": [0.9, 1.0]}}, "ask.adam.betas[1]", ["less than 1"]),
+    ({("ask", "adam"): {"learning_rate": 0.1, "parameters": ["U"]}}, "ask.adam.parameters[0]",
+     ["no parameter is called 'U'"]),
+    ({("ask", "gradients_of"): "a1"}, "ask.gradients_of", ["has 2 entries", "Jacobian"]),
+    ({("ask", "gradients_of"): "q7"}, "ask.gradients_of", ["no quantity is called 'q7'", "z1, a1"]),
+    ({("ask", "gradients"): ["x"], ("ask", "deltas"): True, ("ask", "gradients_of"): "z1"},
+     "ask.gradients_of", ["Jacobian"]),
+    ({("network", "output_name"): "V"}, "network.output_name", ["already used"]),
+], ids=["example-lengths", "too-few-targets", "no-targets", "target-with-batch", "batch-class-range",
+        "input-and-inputs", "targets-without-batch", "batch-reduction-one-example", "softmax-inside-batch",
+        "nesterov-without-momentum", "two-optimisers", "beta-one", "adam-unknown-parameter",
+        "gradient-of-a-vector", "gradient-of-unknown", "gradient-of-wide-z", "output-name-taken"])
+def test_batch_gradient_and_optimiser_fields(tmp_path, changes, field, fragments):
+    path = write(tmp_path, mutated(changes))
+    assert_error(load_error(path), path, field, *fragments)
+
+
+def test_a_gradient_of_an_earlier_quantity_with_respect_to_a_later_parameter(tmp_path):
+    data = {"kind": "network", "title": "Chain", "network": {"input": 1.5, "layers": [
+        {"weights": 0.5, "bias": 0.1, "activation": "tanh"}, {"weights": -2.0, "activation": "sigmoid"}]},
+        "ask": {"gradients": ["W2"], "gradients_of": "a1"}}
+    path = write(tmp_path, data)
+    assert_error(load_error(path), path, "ask.gradients", "W2 is used after a1", "layers 1 to 1")

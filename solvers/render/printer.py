@@ -7,6 +7,8 @@ else. HTML output converts this same LaTeX to MathML.
 """
 from __future__ import annotations
 
+import re
+
 import sympy
 from sympy.printing.latex import LatexPrinter
 
@@ -50,8 +52,8 @@ class MathPrinter(LatexPrinter):
             base = rf"\boldsymbol{{{base}}}" if base.startswith("\\") else rf"\mathbf{{{base}}}"
         if ("_" in base or "^" in base) and (node.index or node.layer is not None or node.primes):
             base = "{" + base + "}"
-        if node.primes:
-            base = "{" + base + "'" * node.primes + "}"
+        if node.primes:  # after an accent (m̂) a prime needs an empty group before it: amsmath's accents look ahead
+            base = "{" + base + ("{}" if ACCENTED.match(base) else "") + "'" * node.primes + "}"
         if node.index:
             first = self._settings["count_from"]
             base += "_{" + ",".join(str(i + first) if isinstance(i, int) else i for i in node.index) + "}"
@@ -153,6 +155,9 @@ class MathPrinter(LatexPrinter):
     def _print_Paren(self, node: F.Paren) -> str:
         return rf"\left({self._print(node.arg)}\right)"
 
+    def _print_Sqrt(self, node: F.Sqrt) -> str:
+        return rf"\sqrt{{{self._print(node.arg)}}}"
+
     def _print_Pow(self, node):
         if not isinstance(node, F.Pow):
             return super()._print_Pow(node)
@@ -188,6 +193,9 @@ class MathPrinter(LatexPrinter):
         if isinstance(node, (F.Add, F.Sub)) or (negative and text.startswith("-")):
             return rf"\left({text}\right)"
         return text
+
+
+ACCENTED = re.compile(r"^\{?\\(?:hat|bar|tilde|dot|ddot|vec|check|breve)\{")  # SymPy's accented names (mhat)
 
 
 def _numeric(node: F.Node) -> bool:

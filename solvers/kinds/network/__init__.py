@@ -1,4 +1,5 @@
-"""Feed-forward networks: forward pass, loss, backpropagation and SGD steps.
+"""Feed-forward networks: forward pass, loss, backpropagation and optimiser steps, on one
+example or a batch.
 
 A kind in four parts, each readable alone:
 - `spec`: the problem file (`Spec`, `check`, `structure`, `given_values`): what a TA writes,
@@ -9,9 +10,12 @@ A kind in four parts, each readable alone:
 - `reference`: the same network rebuilt in float64 torch with torch.nn.functional and
   autograd, sharing nothing with `derive` but the quantity keys.
 
-Quantity keys (also the names verification reports): x, y, eta, W{l}, b{l} (1×1 when shared), z{l}, a{l}, L,
-fprime{l} (f'(p) of layer l), J{l} (softmax Jacobian), dL_d<key> (∂L/∂ that quantity);
-quantities of SGD step k > 1 end in +{k-1}, parameters after k steps are W{l}+{k}.
+Quantity keys (also the names verification reports): x, y, W{l}, b{l} (1×1 when shared), z{l}, a{l}, L,
+fprime{l} (f'(p) of layer l), J{l} (softmax Jacobian), dL_d<key> (∂/∂ that quantity of the loss, or of
+`ask.gradients_of`); the optimiser's numbers eta, mu, decay, beta1, beta2, eps; quantities of step k > 1
+end in +{k-1}, parameters after k steps are W{l}+{k}, the optimiser's state v<key>+{k} (velocity),
+m, s, mhat, shat<key>+{k} (Adam). With a batch, x, y, z, a and their gradients have a column (rows
+layout) or a row (columns layout) per example.
 """
 from pathlib import Path
 

@@ -9,6 +9,7 @@ from ...activations import Activation, softmax_jacobian_checked
 from ...derivation import Derivation, Quantity, Section, Step
 from .examples import Examples, shown_as
 from .loss import loss_gradient, loss_step
+from .optimize import Optimizer, update_section
 from .spec import LayerShape, Structure
 
 ONES = F.Var("ones", "1", "vector")  # the vector of ones a shared bias is multiplied by: z = W a + b 1
@@ -26,11 +27,11 @@ class _Builder:
         self.of_symbol = self.loss_symbol if s.of == "L" else self._layer_output(s.of[0], s.of_layer, "").symbol
         self.x = self.ex.quantity("x", n0, s.input_name)
         self.y = self.ex.quantity("y", s.outputs, "y")
-        self.eta = Quantity.named("eta", 1, 1, "eta")
+        self.optimizer = Optimizer(s.optimizer)
         self.params = {l: self._params(l, layer, "", 0) for l, layer in enumerate(s.layers, 1) if layer.dense}
         self.givens = [self.x] + [q for pair in self.params.values() for q in pair if q] + [self.y]
         if s.sgd_steps:
-            self.givens.append(self.eta)
+            self.givens += self.optimizer.givens
         self.sections: list[Section] = []
         self.step = 0  # the SGD step being derived (0 without SGD)
 
@@ -68,7 +69,7 @@ class _Builder:
             if (self.s.wanted or self.s.deltas or self.s.sgd_steps) and (self.s.loss or self.s.of != "L"):
                 gradients = self.backward(outputs, suffix, facts)
                 if self.s.sgd_steps:
-                    self.update(gradients, k + 1, facts)
+                    self.sections.append(update_section(self, gradients, k + 1, facts))
         return Derivation(self.givens, self.sections)
 
     # -- forward ---------------------------------------------------------------------
@@ -303,27 +304,6 @@ class _Builder:
         facts = {**self._local(weights, bias, u, delta), "layout": self.s.layout}
         units = delta.shape[0] if self.rows or not self.s.batch else delta.shape[1]
         return Step("input_gradient", g, formula, compute, {**facts, "units": units})
-
-    # -- SGD -----------------------------------------------------------------------------
-    def update(self, gradients: dict[str, Quantity], k: int, facts: dict) -> None:
-        steps, new_params, frozen = [], {}, []
-        for l, (weights, bias) in self.params.items():
-            new_w, new_b = self._params(l, self.s.layers[l - 1], f"+{k}", k if k <= 3 else 0)
-            kept = []
-            for old, new in ((weights, new_w), (bias, new_b)):
-                if old is None:
-                    continue
-                if old.key.split("+")[0] in self.s.frozen:  # not trained: the next step uses it as it is
-                    kept.append(old)
-                    continue
-                grad = gradients[old.key.split("+")[0]]
-                formula = F.Sub(old.symbol, F.Mul(self.eta.symbol, grad.symbol))
-                compute = old.elements - self.eta.elements[0] * grad.elements
-                steps.append(Step("sgd_update", new, formula, compute, {"old": old.symbol}))
-            new_params[l] = tuple(old if old in kept else new for old, new in ((weights, new_w), (bias, new_b)))
-            frozen += [q.symbol for q in kept]
-        self.params = new_params
-        self.sections.append(Section("sgd", steps, {**facts, "eta": self.eta.symbol, "frozen": frozen}))
 
 
 def derive(s: Structure) -> Derivation:

@@ -10,6 +10,7 @@ from ...kind import Parts
 from ...solution import Answer, Item, kink_convention
 from .derive import ONES
 from .figures import computation_graph, detailed, diagram, scalar
+from .optimize import SYMBOLS, hyperparameters
 from .spec import Spec, Structure, structure
 
 
@@ -56,8 +57,10 @@ def _questions(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
     if ask.deltas:
         items.append(Item("deltas", {"symbols": [q[f"dL_dz{l}"].symbol for l, layer in enumerate(s.layers, 1)
                                                  if layer.dense]}))
-    if ask.sgd:
-        items.append(Item("sgd", {"eta": q["eta"].symbol, "steps": ask.sgd.steps,
+    if ask.optimizer:
+        items.append(Item("sgd", {"eta": q["eta"].symbol, "steps": ask.optimizer.steps,
+                                  "optimizer": s.optimizer[0], "terms": s.optimizer[1:],
+                                  "hyper": {key: q[key].symbol for key in hyperparameters(s.optimizer)},
                                   "updated": [q[k].symbol for k in _parameters(s) if k not in s.frozen],
                                   "frozen": [q[k].symbol for k in _parameters(s) if k in s.frozen]}))
     return items
@@ -77,6 +80,9 @@ def _conventions(spec: Spec, s: Structure) -> list[Item]:
         if act.derivative_at_kink() is not None and act.name not in seen:
             seen.add(act.name)
             items.append(kink_convention(act))
+    if s.sgd_steps and s.optimizer != ("sgd",):
+        items.append(Item("optimizer", {"optimizer": s.optimizer[0], "terms": s.optimizer[1:],
+                                        "hyper": {key: F.Var(key, SYMBOLS[key]) for key in hyperparameters(s.optimizer)}}))
     if s.loss and s.batch:
         items.append(Item("batch", {"examples": s.batch, "reduction": s.batch_reduction,
                                     "L": F.Var("L", s.loss_name)}))
@@ -118,5 +124,8 @@ def _answers(spec: Spec, s: Structure, derivation: Derivation, values) -> list[A
         names.append(("gradient.x", "dL_dx"))
     for k in range(1, s.sgd_steps + 1):
         for l in range(1, len(s.layers) + 1):
-            names += [(f"sgd.step{k}.{p}{l}", f"{p}{l}+{k}") for p in "Wb" if f"{p}{l}+{k}" in q]
+            for p in "Wb":  # the optimiser's state, then the parameter, after step k
+                names += [(f"{s.optimizer[0]}.step{k}.{state}.{p}{l}", f"{letter}{p}{l}+{k}")
+                          for letter, state in (("v", "velocity"), ("m", "m"), ("s", "s")) if f"{letter}{p}{l}+{k}" in q]
+                names += [(f"{s.optimizer[0]}.step{k}.{p}{l}", f"{p}{l}+{k}")] if f"{p}{l}+{k}" in q else []
     return [Answer(name, key, q[key].symbol, values[key]) for name, key in names]

@@ -16,6 +16,7 @@ from .spec import (
     as_vector,
     differentiated,
     input_examples,
+    optimizer_values,
     target_vectors,
 )
 
@@ -62,13 +63,16 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
     y = torch.from_numpy(targets if batch else targets[0])
     out = {"x": x, "y": y}
     out.update(params)
-    steps = spec.ask.sgd.steps if spec.ask.sgd else 1
+    steps = spec.ask.optimizer.steps if spec.ask.optimizer else 1
     trained = _trained(spec, params)
+    leaves = {key: value.clone().requires_grad_(True) for key, value in params.items()}
+    optimizer = _torch_optimizer(spec.ask, [leaves[key] for key in trained])  # the frozen ones are left out
+    of = differentiated(spec)
     for k in range(steps):
         suffix = f"+{k}" if k else ""
-        leaves = {key: value.clone().requires_grad_(True) for key, value in params.items()}
+        for leaf in leaves.values():
+            leaf.grad = None
         recorded = _torch_forward(spec, x, leaves, suffix)
-        of = differentiated(spec)
         if spec.loss is not None or of != "L":
             if spec.loss is not None:
                 p_last, a_last = recorded["_last"]
@@ -81,20 +85,47 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
                     out[f"dL_d{key}"] = t.grad
                 out[key] = t
             for key, leaf in leaves.items():
-                out[f"dL_d{key}{suffix}"] = leaf.grad
+                out[f"dL_d{key}{suffix}"] = leaf.grad.clone()
         else:
             out.update({key: t for key, t in recorded.items() if not key.startswith("_")})
         out.update(_torch_local_derivatives(spec, recorded, suffix))
-        if spec.ask.sgd:
-            eta = spec.ask.sgd.learning_rate
-            torch.optim.SGD([leaves[key] for key in trained], lr=eta).step()  # the frozen ones are left out
-            params = {key: leaf.detach().clone() for key, leaf in leaves.items()}
-            out.update({f"{key}+{k + 1}": params[key] for key in trained})
-            out["eta"] = tensor(eta)
+        if optimizer is not None:
+            optimizer.step()
+            out.update({f"{key}+{k + 1}": leaves[key].detach().clone() for key in trained})
+            out.update(_optimizer_state(spec.ask, optimizer, leaves, trained, k + 1))
+    out.update({key: tensor(value[0, 0]) for key, value in optimizer_values(spec.ask).items()})
     shown = {key: np.atleast_2d(t.detach().numpy()).reshape(_column(t)) for key, t in out.items()}
     if batch and net.layout == "rows":  # the sheet's batch quantities have a column per example
         shown = {key: value.T if _per_example(key) else value for key, value in shown.items()}
     return shown
+
+
+def _torch_optimizer(ask, leaves: list):
+    """torch.optim.SGD or Adam over the trained parameters, as the problem sets them."""
+    import torch
+    if ask.sgd:
+        return torch.optim.SGD(leaves, lr=ask.sgd.learning_rate, momentum=ask.sgd.momentum,
+                               nesterov=ask.sgd.nesterov, weight_decay=ask.sgd.weight_decay)
+    if ask.adam:
+        return torch.optim.Adam(leaves, lr=ask.adam.learning_rate, betas=tuple(ask.adam.betas), eps=ask.adam.eps,
+                                weight_decay=ask.adam.weight_decay)
+    return None
+
+
+def _optimizer_state(ask, optimizer, leaves: dict, trained: list[str], k: int) -> dict:
+    """What the optimiser carries to the next step, after step k: SGD's velocity v (its momentum
+    buffer), Adam's moments m, s and their bias corrections."""
+    out = {}
+    for key in trained:
+        state = optimizer.state[leaves[key]]
+        if ask.sgd and ask.sgd.momentum:
+            out[f"v{key}+{k}"] = state["momentum_buffer"].clone()
+        elif ask.adam:
+            beta1, beta2 = ask.adam.betas
+            m, s = state["exp_avg"].clone(), state["exp_avg_sq"].clone()
+            out.update({f"m{key}+{k}": m, f"s{key}+{k}": s, f"mhat{key}+{k}": m / (1 - beta1 ** k),
+                        f"shat{key}+{k}": s / (1 - beta2 ** k)})
+    return out
 
 
 def _per_example(key: str) -> bool:
@@ -106,7 +137,7 @@ def _per_example(key: str) -> bool:
 def _trained(spec: Spec, params: dict) -> list[str]:
     """The keys of the parameters the SGD step updates: every one, or those `ask.sgd.parameters` names
     (by key, W2, or by the layer's name or bias name)."""
-    named = spec.ask.sgd.parameters if spec.ask.sgd else None
+    named = spec.ask.optimizer.parameters if spec.ask.optimizer else None
     if named is None:
         return list(params)
     keys = set()

@@ -18,6 +18,7 @@ from .data import (
     per_example,
     target_vectors,
 )
+from .optimize import optimizer_terms, optimizer_values  # noqa: F401 (optimizer_values: API)
 
 
 def _not_mixed(value):
@@ -85,9 +86,23 @@ class Loss(Model):
 
 
 class SGD(Model):
+    """torch.optim.SGD: plain, with momentum (Nesterov's if asked), and L2 weight decay."""
     learning_rate: Annotated[Number, Field(gt=0)]
     steps: Annotated[int, Field(ge=1, le=20)] = 1
     parameters: list[str] | None = None  # what the step updates (names as in ask.gradients); default every one
+    momentum: Annotated[Number, Field(ge=0)] = 0
+    nesterov: bool = False
+    weight_decay: Annotated[Number, Field(ge=0)] = 0
+
+
+class Adam(Model):
+    """torch.optim.Adam (weight decay as an L2 term added to the gradient)."""
+    learning_rate: Annotated[Number, Field(gt=0)]
+    steps: Annotated[int, Field(ge=1, le=20)] = 1
+    parameters: list[str] | None = None
+    betas: Annotated[list[Annotated[Number, Field(ge=0, lt=1)]], Field(min_length=2, max_length=2)] = [0.9, 0.999]
+    eps: Annotated[Number, Field(gt=0)] = 1e-8
+    weight_decay: Annotated[Number, Field(ge=0)] = 0
 
 
 class Ask(Model):
@@ -97,6 +112,15 @@ class Ask(Model):
     gradients_of: str | None = None  # the quantity differentiated: the loss, or a one-entry z{l}, a{l} or output
     deltas: bool = False
     sgd: SGD | None = None
+    adam: Adam | None = None
+
+    @property
+    def optimizer(self) -> SGD | Adam | None:
+        return self.sgd or self.adam
+
+    @property
+    def optimizer_field(self) -> str:
+        return "ask.adam" if self.adam else "ask.sgd"
 
 
 class Spec(SpecBase):
@@ -158,6 +182,7 @@ class Structure:
     batch_reduction: str = "mean"  # the batch loss: mean or sum of the examples' losses
     of: str = "L"  # the quantity the gradients are of: the loss L, or a one-entry z{l} or a{l}
     output_name: str | None = None  # the display name of the last layer's output, if the problem gives one
+    optimizer: tuple[str, ...] = ("sgd",)  # its name and terms: momentum, nesterov, decay
 
     @property
     def of_layer(self) -> int:
@@ -209,24 +234,25 @@ def structure(spec: Spec) -> Structure:
     wanted = _wanted_gradients(spec, available | {net.input_name: "x", "x": "x"}, frozen)
     ask = spec.ask
     of = _differentiated(spec, layers)
-    if not (ask.forward or ask.loss or wanted or ask.deltas or ask.sgd):
-        raise FieldError("ask", "asks for nothing; expected at least one of forward, loss, gradients, deltas, sgd")
-    if (ask.loss or ask.sgd or (of == "L" and (wanted or ask.deltas))) and spec.loss is None:
+    if not (ask.forward or ask.loss or wanted or ask.deltas or ask.optimizer):
+        raise FieldError("ask", "asks for nothing; expected at least one of forward, loss, gradients, deltas, sgd, "
+                         "adam")
+    if (ask.loss or ask.optimizer or (of == "L" and (wanted or ask.deltas))) and spec.loss is None:
         raise FieldError("loss", "is missing, but the problem asks for the loss or its gradients")
     if of != "L":
         _check_below(wanted, ask.deltas, of, layers)
-    if ask.sgd and not any(layer.dense for layer in layers):
-        raise FieldError("ask.sgd", "the network has no parameters to update")
+    if ask.optimizer and not any(layer.dense for layer in layers):
+        raise FieldError(ask.optimizer_field, "the network has no parameters to update")
     parameters = sum(layer.units * (layer.inputs + layer.bias) for layer in layers if layer.dense)
-    steps = ask.sgd.steps if ask.sgd else 1
+    steps = ask.optimizer.steps if ask.optimizer else 1
     if parameters * steps > MOST_PARAMETER_STEPS:
-        raise FieldError("ask.sgd.steps" if steps > 1 else "network.layers", f"{parameters} parameters"
-                         f"{f' over {steps} SGD steps' if steps > 1 else ''} make a solution of "
+        raise FieldError(f"{ask.optimizer_field}.steps" if steps > 1 else "network.layers", f"{parameters} parameters"
+                         f"{f' over {steps} steps' if steps > 1 else ''} make a solution of "
                          f"{parameters * steps} parameter updates; expected at most {MOST_PARAMETER_STEPS} "
                          "(fewer steps, layers or units)")
     return Structure(net.layout, net.input_name, tuple(layers), loss, frozenset(wanted), ask.deltas,
-                     ask.sgd.steps if ask.sgd else 0, loss_name, net.layer_index, frozen, batch,
-                     spec.loss.batch_reduction if spec.loss else "mean", of, net.output_name)
+                     ask.optimizer.steps if ask.optimizer else 0, loss_name, net.layer_index, frozen, batch,
+                     spec.loss.batch_reduction if spec.loss else "mean", of, net.output_name, optimizer_terms(ask))
 
 
 def differentiated(spec: Spec) -> str:
@@ -333,18 +359,18 @@ def _parameter_names(layers: list[LayerShape]) -> dict[str, str]:
 
 
 def _frozen(spec: Spec, available: dict[str, str]) -> frozenset[str]:
-    """The parameters an SGD step leaves unchanged: those `ask.sgd.parameters` does not name."""
-    sgd = spec.ask.sgd
+    """The parameters an optimiser step leaves unchanged: those `ask.sgd.parameters` does not name."""
+    sgd, field = spec.ask.optimizer, spec.ask.optimizer_field
     if sgd is None or sgd.parameters is None:
         return frozenset()
     names = ", ".join(sorted(available))
     if not sgd.parameters:
-        raise FieldError("ask.sgd.parameters", f"is empty, so the step would update nothing; expected one or more "
+        raise FieldError(f"{field}.parameters", f"is empty, so the step would update nothing; expected one or more "
                          f"of {names} (leave the field out to update every parameter)")
     updated = set()
     for i, name in enumerate(sgd.parameters):
         if name not in available:
-            raise FieldError(f"ask.sgd.parameters[{i}]", f"no parameter is called {name!r}; expected one of {names}")
+            raise FieldError(f"{field}.parameters[{i}]", f"no parameter is called {name!r}; expected one of {names}")
         updated.add(available[name])
     return frozenset(set(available.values()) - updated)
 
@@ -377,8 +403,5 @@ def given_values(spec: Spec) -> dict[str, np.ndarray]:
             values[f"W{l}"] = np.array(as_matrix(layer.weights, net.layout))
             if shape.bias:  # a shared bias is one number (1×1)
                 values[f"b{l}"] = np.array(as_vector(layer.bias)).reshape(-1, 1)
-    if spec.ask.sgd:
-        values["eta"] = np.array([[spec.ask.sgd.learning_rate]])
+    values.update(optimizer_values(spec.ask))
     return values
-
-

@@ -1,0 +1,80 @@
+"""Benchmarks of problem shapes that grow: a batch of 32 examples through a 3-layer network, and
+a 100-step training run. Each prints derivation, evaluation, torch and rendering times.
+Run alone (`python bench/problem_shapes.py`) or from bench/benchmark.py."""
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from solvers import build as B  # noqa: E402
+from solvers import timing  # noqa: E402
+from solvers.kinds import network  # noqa: E402
+
+REPEATS = 20
+
+
+def batch_problem(examples: int = 32, widths=(4, 6, 5, 3), seed: int = 0) -> dict:
+    """A batch problem: ReLU, tanh, softmax with cross-entropy, gradients and one SGD step."""
+    rng = np.random.default_rng(seed)
+    rounded = lambda *shape: np.round(rng.normal(size=shape), 2).tolist()  # noqa: E731
+    activations = ["relu", "tanh", "softmax"]
+    layers = [{"weights": rounded(n, m), "bias": rounded(n), "activation": act}
+              for m, n, act in zip(widths, widths[1:], activations)]
+    return {"kind": "network", "title": f"A batch of {examples}", "digits": 4,
+            "network": {"inputs": rounded(examples, widths[0]), "layers": layers},
+            "loss": {"type": "cross_entropy", "targets": rng.integers(0, widths[-1], examples).tolist()},
+            "ask": {"forward": True, "loss": True, "gradients": "all", "sgd": {"learning_rate": 0.1}}}
+
+
+def _ms(call, times: int = REPEATS) -> float:
+    start = time.perf_counter()
+    for _ in range(times):
+        call()
+    return (time.perf_counter() - start) / times * 1000
+
+
+def batch_network() -> None:
+    data = batch_problem()
+    spec = network.Spec.model_validate(data)
+    structure = network.structure(spec)
+    start = time.perf_counter()
+    evaluator = network.derive(structure).compile()
+    derivation = (time.perf_counter() - start) * 1000
+    givens = network.given_values(spec)
+    print("6. A batch of 32 examples, 3 layers (4-6-5-3: ReLU, tanh, softmax + cross-entropy, one SGD step)",
+          flush=True)
+    _line("derivation", derivation, "ms", "SymPy derivation and lambdify, once per structure (cache off)")
+    _line("evaluation", _ms(lambda: evaluator.evaluate(givens)), "ms", f"mean of {REPEATS}: new numbers")
+    _line("torch", _ms(lambda: network.reference(spec), 5), "ms", "mean of 5: the reference in float64")
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as folder:
+        path = Path(folder) / "batch.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        timing.reset()
+        start = time.perf_counter()
+        B.build([path], Path(folder) / "out")
+        wall = time.perf_counter() - start
+    seconds = timing.SECONDS
+    rendering = seconds.get("rendering", 0.0) + seconds.get("pdflatex", 0.0)
+    _line("rendering", rendering * 1000, "ms", "prose, figures, LaTeX, MathML and pdflatex of its documents")
+    _line("whole build", wall * 1000, "ms", "one build of the problem, in this process")
+
+
+def _line(label: str, value: float, unit: str, note: str = "") -> None:
+    print(f"  {label:<16}{value:>9.1f} {unit:<8} {note}".rstrip(), flush=True)
+
+
+def main() -> int:
+    batch_network()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
