@@ -16,6 +16,7 @@ import sympy
 from sympy.codegen.cfunctions import expm1  # e^z − 1 without cancellation near 0
 
 z = sympy.Symbol("z", real=True)
+OUTPUT = sympy.Symbol("a", real=True)  # f(z), in derivatives written through the output
 alpha = sympy.Symbol("alpha", positive=True)
 
 ELEMENTWISE = ("relu", "leaky_relu", "elu", "sigmoid", "tanh", "identity")
@@ -102,9 +103,9 @@ class Activation:
 
     def derivative_from_output(self, arg, output) -> sympy.Expr:
         """f'(arg) written through the output a = f(arg) where that is how it is known
-        (σ' = a(1 − a), tanh' = 1 − a²), numeric α; used for evaluation."""
-        expr = self.numeric(self.derivative(arg))
-        return expr.subs(self.numeric(self.symbolic(arg)), output) if self.name in ("sigmoid", "tanh") else expr
+        (σ' = a(1 − a), tanh' = 1 − a²), numeric α; used for evaluation. Derived once per
+        activation, then only its symbols are replaced (a batch has many entries)."""
+        return _output_derivative(self).xreplace({z: arg, OUTPUT: output})
 
     def derivative_at_kink(self) -> float | None:
         """The value the convention gives f'(0), for kinked activations."""
@@ -146,3 +147,10 @@ def softmax_jacobian_checked(n: int) -> bool:
             if sympy.expand(difference.as_numer_denom()[0]) != 0:
                 raise AssertionError(f"softmax Jacobian entry ({i}, {j}) does not simplify")
     return True
+
+
+@lru_cache(maxsize=None)
+def _output_derivative(act: Activation) -> sympy.Expr:
+    """f'(z) with f(z) written as the output a where that is how it is known."""
+    expr = act.numeric(act.derivative(z))
+    return expr.subs(act.numeric(act.symbolic(z)), OUTPUT) if act.name in ("sigmoid", "tanh") else expr

@@ -10,6 +10,7 @@ matter of evaluating with that step's `compute` swapped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -40,9 +41,9 @@ class Quantity:
         """The display symbol of one entry; a 1×1 quantity is its own only entry."""
         return self.symbol if self.shape == (1, 1) else self.entry(*index)
 
-    @property
+    @cached_property
     def elements(self) -> sympy.Matrix:
-        """One SymPy symbol per entry, for use in later steps' expressions."""
+        """One SymPy symbol per entry, for use in later steps' expressions (built once)."""
         rows, cols = self.shape
         return sympy.Matrix(rows, cols, lambda i, j: element_symbol(self.key, i, j))
 

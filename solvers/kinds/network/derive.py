@@ -128,7 +128,8 @@ class _Builder:
         entries = self.ex.entries(p)
         if not act.elementwise:
             def softmax(column):
-                exps = [sympy.exp(q - sympy.Max(*column)) for q in column]
+                largest = sympy.Max(*column, evaluate=False)  # evaluating compares every pair: slow, no gain
+                exps = [sympy.exp(q - largest) for q in column]
                 return [e / sum(exps) for e in exps]
             compute = self.ex.join([softmax(column) for column in self.ex.split(p)])
             units = len(self.ex.split(p)[0])
@@ -162,7 +163,8 @@ class _Builder:
             steps.append(Step("output_shortcut", delta, F.Mul(F.Sym(scale), F.Paren(difference)) if scale != 1
                               else difference, scale * (a.elements - self.y.elements),
                               {"loss": s.loss[0], "activation": last, "L": self.loss_symbol, "batch": s.batch,
-                               "scale": scale}))
+                               "scale": scale, **{name: self.ex.one(q) for name, q in
+                                                  (("a", a), ("y", self.y), ("p", p))}}))
         else:
             shortcut = False
             g = self._partial(a)

@@ -3,7 +3,7 @@ example, column vectors; for a batch, matrices with a column per example (rows l
 X = [x_1 … x_B]) or a row per example (columns layout, as in PyTorch), written in capitals."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import sympy
@@ -25,6 +25,12 @@ class Examples:
             return Quantity.named(key, units, 1, base, layer)
         rows, cols = (units, self.batch) if self.rows else (self.batch, units)
         return Quantity.named(key, rows, cols, base[0].upper() + base[1:], layer, style="matrix")
+
+    def one(self, q: Quantity) -> F.Var:
+        """The symbol of one example's vector of `q` (a for A), to write a per-example formula."""
+        if not self.batch:
+            return q.symbol
+        return replace(q.symbol, base=q.symbol.base[0].lower() + q.symbol.base[1:], shape="vector")
 
     def at(self, q: Quantity, i, n=0):
         """The display symbol of unit (or output) i of example n."""

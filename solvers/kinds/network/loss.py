@@ -32,8 +32,9 @@ def loss_step(b, outputs, suffix: str) -> Step:
             F.Sum("i", F.Mul(y.symbol.entry("i"), F.Log(a.symbol.entry("i"))))
         terms = [F.Mul(b.ex.at(y, i, k), F.Log(b.ex.at(a, i, k))) for k in range(max(batch, 1)) for i in range(n)]
         formula, expanded = F.Neg(body), F.Neg(F.Add(*terms))
-        per_example = [sympy.Max(*ps) + sympy.log(sum(sympy.exp(q - sympy.Max(*ps)) for q in ps))
-                       - sum(t * q for t, q in zip(ys, ps)) for ps, _, ys in examples]
+        largest = [sympy.Max(*ps, evaluate=False) for ps, _, _ in examples]
+        per_example = [m + sympy.log(sum(sympy.exp(q - m) for q in ps)) - sum(t * q for t, q in zip(ys, ps))
+                       for m, (ps, _, ys) in zip(largest, examples)]
     elif kind_ == "binary_cross_entropy":
         one, a1, y1 = F.Num(1), entry(a, 0) if batch else a.symbol, entry(y, 0) if batch else y.symbol
         formula = F.Neg(F.Add(F.Mul(y1, F.Log(a1)), F.Mul(F.Paren(F.Sub(one, y1)), F.Log(F.Sub(one, a1)))))
