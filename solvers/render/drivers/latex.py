@@ -6,8 +6,11 @@ by the page numbers LaTeX records into variants/<id>/.
 """
 from __future__ import annotations
 
+import multiprocessing
 import shutil
+import signal
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -146,11 +149,12 @@ class Latex(Driver):
             raise LatexError(f"{' and '.join(missing)} not found: PDFs need TeX. Install it with `make tex` (as root) or "
                              f"`apt-get install -y --no-install-recommends {TEX_PACKAGES}`, or build other formats "
                              "with --formats html,markdown,answers")
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            pdfs = list(pool.map(_compile, pending))
-        for pdf, (_, documents) in zip(pdfs, pending):
-            if documents[0].variant is not None:
-                split_pdf(pdf, documents)
+        varied = [(tex, documents) for tex, documents in pending if documents[0].variant is not None]
+        with _splitter(sum(len(documents) for _, documents in varied), jobs) as split, \
+                ThreadPoolExecutor(max_workers=jobs) as pool:
+            for pdf, (_, documents) in zip(pool.map(_compile, pending), pending):  # split as each is compiled
+                if documents[0].variant is not None:
+                    split(pdf, documents)
         for folder in {tex.parent for tex, _ in pending}:
             for pattern in BYPRODUCTS:
                 for file in folder.glob(pattern):
@@ -172,16 +176,50 @@ def render_document(template: str, title: str, documents: list[Document], instru
                                                figures=figures)
 
 
+SPLIT_IN_PARALLEL = 10  # variant documents from which splitting is worth worker processes
+
+
 def split_pdf(pdf: Path, documents: list[Document]) -> None:
     """Cut a compiled all-variants PDF into variants/<id>/<same name>.pdf."""
-    from pypdf import PdfReader, PdfWriter
+    _write_pieces(pdf, _pieces(pdf, documents))
+
+
+def _pieces(pdf: Path, documents: list[Document]) -> list[tuple[int, int | None, Path, str]]:
+    """(first page, page after the last or None for the end, file, title) of each variant."""
     starts = [int(line.split()[1]) for line in pdf.with_suffix(".pages").read_text().splitlines()]
+    return [(start, end, Driver.own_folder(pdf.parent, document) / pdf.name, f"{pdf.stem} {document.variant}")
+            for document, start, end in zip(documents, starts, starts[1:] + [None])]
+
+
+def _write_pieces(pdf: Path, pieces: list[tuple[int, int | None, Path, str]]) -> None:
+    from pypdf import PdfReader, PdfWriter
     reader = PdfReader(pdf)
-    ends = starts[1:] + [len(reader.pages) + 1]
-    for document, start, end in zip(documents, starts, ends):
+    for start, end, target, title in pieces:
         writer = PdfWriter()
-        for page in range(start - 1, end - 1):
+        for page in range(start - 1, (end or len(reader.pages) + 1) - 1):
             writer.add_page(reader.pages[page])
-        writer.add_metadata({"/Title": f"{pdf.stem} {document.variant}"})
-        with open(Driver.own_folder(pdf.parent, document) / pdf.name, "wb") as handle:
+        writer.add_metadata({"/Title": title})
+        with open(target, "wb") as handle:
             writer.write(handle)
+
+
+@contextmanager
+def _splitter(documents: int, jobs: int):
+    """A function that splits a compiled PDF like `split_pdf`: in `jobs` worker processes
+    (forked now, before any thread starts) when there are enough variant `documents`, each
+    PDF in `jobs` parts; the pieces are all written when the block ends."""
+    if jobs < 2 or documents < SPLIT_IN_PARALLEL:
+        yield split_pdf
+        return
+    # Ctrl-C reaches the parent alone, which stops the workers (no traceback from each).
+    with multiprocessing.get_context("fork").Pool(jobs, signal.signal, (signal.SIGINT, signal.SIG_IGN)) as pool:
+        started = []
+
+        def split(pdf: Path, documents: list[Document]) -> None:
+            pieces = _pieces(pdf, documents)
+            size = -(-len(pieces) // jobs)
+            started.extend(pool.apply_async(_write_pieces, (pdf, pieces[i:i + size]))
+                           for i in range(0, len(pieces), size))
+        yield split
+        for result in started:
+            result.get()
