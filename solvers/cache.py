@@ -1,10 +1,10 @@
-"""A content-addressed cache of results that are slow to recompute: torch's reference values
-and the Python source SymPy's lambdify generates.
+"""A content-addressed cache of results that are slow to recompute: torch's reference values,
+the Python source SymPy's lambdify generates and the MathML of formulas.
 
 Every entry is a JSON file named by a SHA-256 key of what it was computed from: the exact
 inputs, plus the *fingerprint* of the code that computed it (the source of every module of
-this package, and the versions of Python, NumPy, SymPy and torch). Changing any of them
-changes every key, so a stale entry can never be found; old entries are simply not read
+this package, and the versions of Python and of the libraries in `LIBRARIES`). Changing any
+of them changes every key, so a stale entry can never be found; old entries are simply not read
 again. The cache is an optimisation only: deleting it (or any entry) costs time, never a
 result, and an entry that cannot be read, is truncated, corrupt or was written for another
 key is ignored and recomputed.
@@ -29,7 +29,7 @@ from typing import Any
 
 VARIABLE = "SOLVERS_CACHE"
 PACKAGE = Path(__file__).resolve().parent
-LIBRARIES = ("numpy", "sympy", "torch")
+LIBRARIES = ("numpy", "sympy", "torch", "latex2mathml")
 
 
 def folder() -> Path | None:

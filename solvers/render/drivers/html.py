@@ -11,14 +11,24 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from ... import cache
 from .. import figures, markup, mathml
 from . import Document, Driver, templates
+
+MATHML_SHELF = "mathml"
 
 
 @lru_cache(maxsize=65536)
 def math_to_mathml(latex: str, display: bool = False) -> str:
-    """MathML for LaTeX math, as browsers should show it (cached: variants repeat most formulas)."""
-    return mathml.convert(latex, display)
+    """MathML for LaTeX math, as browsers should show it (remembered in the process, as
+    variants repeat most formulas, and in the cache's `mathml` shelf, as builds repeat them)."""
+    entry = cache.key(MATHML_SHELF, latex, str(display))
+    stored = cache.load(MATHML_SHELF, entry)
+    if isinstance(stored, str):
+        return stored
+    shown = mathml.convert(latex, display)
+    cache.store(MATHML_SHELF, entry, shown)
+    return shown
 
 
 def _text(text: str, style: markup.Style) -> str:
