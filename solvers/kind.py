@@ -54,6 +54,7 @@ class Kind(Generic[SpecT, StructureT]):
     constraints: Mapping[str, Constraint] = field(default_factory=dict)
     mistakes: tuple[Any, ...] = ()  # solvers.mistakes.Mistake entries that apply to this kind
     counts_from_zero: bool = False  # whether its sheets can number entries and classes from 0 (count_from)
+    uses_prose: tuple[str, ...] = ()  # other kinds whose prose macros its solutions also use (their items, steps)
 
     def validate(self, spec: SpecT) -> None:
         """What a schema cannot see: the kind's own `check`, and the fields every kind shares."""

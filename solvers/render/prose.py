@@ -253,12 +253,14 @@ CATEGORIES = ("givens", "questions", "conventions", "steps", "sections", "closin
 
 
 @lru_cache(maxsize=None)
-def _environment(folder: Path) -> jinja2.Environment:
+def _environment(folder: Path, borrowed: tuple[Path, ...] = ()) -> jinja2.Environment:
     """The prose templates of one kind: its own as kind/<category>.j2 (from its folder's
-    prose/), the kind-agnostic ones as shared/<category>.j2 (templates/prose/)."""
-    loader = jinja2.PrefixLoader({"kind": jinja2.FileSystemLoader(folder / "prose"),
-                                  "shared": jinja2.FileSystemLoader(SHARED)})
-    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, trim_blocks=True,
+    prose/), those of the kinds it uses the prose of (`Kind.uses_prose`, their folders
+    `borrowed`) as borrowed<i>/<category>.j2, the kind-agnostic ones as shared/<category>.j2
+    (templates/prose/). A macro defined twice among them is an error."""
+    loaders = {"kind": jinja2.FileSystemLoader(folder / "prose"), "shared": jinja2.FileSystemLoader(SHARED)}
+    loaders |= {f"borrowed{i}": jinja2.FileSystemLoader(other / "prose") for i, other in enumerate(borrowed)}
+    env = jinja2.Environment(loader=jinja2.PrefixLoader(loaders), undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, autoescape=False, keep_trailing_newline=True)
     env.globals["activation_name"] = activation_name
     env.filters["authored"] = markup.from_authored
@@ -267,7 +269,18 @@ def _environment(folder: Path) -> jinja2.Environment:
         if clash:
             raise RenderError(f"{folder / 'prose' / what}.j2 defines {', '.join(clash)}, which "
                               f"templates/prose/{what}.j2 defines for every kind; rename the kind's macro")
+        for i, other in enumerate(borrowed):
+            clash = sorted(_macros(env, f"kind/{what}.j2") & _macros(env, f"borrowed{i}/{what}.j2"))
+            if clash:
+                raise RenderError(f"{folder / 'prose' / what}.j2 defines {', '.join(clash)}, which the kind it "
+                                  f"uses the prose of defines in {other / 'prose' / what}.j2; rename the macro")
     return env
+
+
+def _templates(env: jinja2.Environment, what: str) -> list[str]:
+    """The prose files of one category a kind's macros are looked up in, in order."""
+    borrowed = [name for name in env.loader.mapping if name.startswith("borrowed")]  # in Kind.uses_prose's order
+    return [f"kind/{what}.j2", *(f"{name}/{what}.j2" for name in borrowed), f"shared/{what}.j2"]
 
 
 def _macros(env: jinja2.Environment, name: str) -> set[str]:
@@ -279,27 +292,29 @@ def _macros(env: jinja2.Environment, name: str) -> set[str]:
     return {m.name for m in env.parse(source).find_all(jinja2.nodes.Macro) if not m.name.startswith("_")}
 
 
-def _kind_folder(kind: str) -> Path:
+def _kind_folders(kind: str) -> tuple[Path, tuple[Path, ...]]:
+    """A kind's folder, and the folders of the kinds whose prose it uses."""
     from ..kinds import KINDS
-    return KINDS[kind].folder
+    return KINDS[kind].folder, tuple(KINDS[name].folder for name in KINDS[kind].uses_prose)
 
 
 def prepare(solution: Solution, figure_prefix: str = "fig", number: int = 1) -> RenderedProblem:
     """The neutral-markup version of a solution, problem `number` of its sheet; its figures
     are kept to be drawn by each output format's driver."""
-    folder = _kind_folder(solution.kind)
-    env = _environment(folder)
+    folder, borrowed = _kind_folders(solution.kind)
+    env = _environment(folder, borrowed)
     m = MathContext(solution.values, solution.digits, f"{figure_prefix}-{solution.name}", solution.count_from,
                     number)
-    libraries = {what: [env.get_template(name).make_module({"m": m}) for name in
-                        (f"kind/{what}.j2", f"shared/{what}.j2") if _macros(env, name)] for what in CATEGORIES}
+    libraries = {what: [env.get_template(name).make_module({"m": m}) for name in _templates(env, what)
+                        if _macros(env, name)] for what in CATEGORIES}
     items = [("givens", solution.givens), ("questions", solution.questions), ("conventions", solution.conventions),
              ("sections", solution.derivation.sections), ("steps", solution.derivation.steps),
              ("closing", solution.closing)]
     missing = sorted({f"{what}.j2: {item.kind}" for what, found in items for item in found
                       if not any(hasattr(library, item.kind) for library in libraries[what])})
     if missing:
-        raise RenderError(f"no prose macro for {'; '.join(missing)} in {folder / 'prose'} or templates/prose")
+        raise RenderError(f"no prose macro for {'; '.join(missing)} in "
+                          f"{', '.join(str(f / 'prose') for f in (folder, *borrowed))} or templates/prose")
 
     def render(what: str, item) -> str:
         macro = next(getattr(library, item.kind) for library in libraries[what] if hasattr(library, item.kind))
