@@ -13,8 +13,9 @@ from . import (
                relu_regions,
                sigmoid_bumps,
                softmax,
+               training,
 )
 
 KINDS: dict[str, Kind] = {module.KIND.name: module.KIND for module in (
     network, activation, softmax, conv_shape, conv_values, param_count, loss_comparison, linear_backprop,
-    relu_regions, sigmoid_bumps)}
+    relu_regions, sigmoid_bumps, training)}
