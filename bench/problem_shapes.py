@@ -26,10 +26,10 @@ def batch_problem(examples: int = 32, widths=(4, 6, 5, 3), seed: int = 0) -> dic
     rng = np.random.default_rng(seed)
     rounded = lambda *shape: np.round(rng.normal(size=shape), 2).tolist()  # noqa: E731
     activations = ["relu", "tanh", "softmax"]
-    layers = [{"weights": rounded(n, m), "bias": rounded(n), "activation": act}
+    layers = [{"weights": rounded(m, n), "bias": rounded(n), "activation": act}  # columns layout: a row per example
               for m, n, act in zip(widths, widths[1:], activations)]
     return {"kind": "network", "title": f"A batch of {examples}", "digits": 4,
-            "network": {"inputs": rounded(examples, widths[0]), "layers": layers},
+            "network": {"inputs": rounded(examples, widths[0]), "layout": "columns", "layers": layers},
             "loss": {"type": "cross_entropy", "targets": rng.integers(0, widths[-1], examples).tolist()},
             "ask": {"forward": True, "loss": True, "gradients": "all", "sgd": {"learning_rate": 0.1}}}
 

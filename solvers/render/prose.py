@@ -28,6 +28,7 @@ from .printer import MathPrinter
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 MATRIX_COLUMNS_PER_LINE = 7  # columns of numbers that fit side by side on one line of a display
+WIDEST_LINE = 12  # columns of numbers beyond which a line of numbers plugged in is left out
 TERMS_PER_LINE = 5  # terms of a long sum on one line of a display
 RELATIONS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal, "==": np.equal,
              "!=": np.not_equal}
@@ -132,7 +133,11 @@ class MathContext:
         return r"\begin{align*} " + body + r" \end{align*}"
 
     def derivation(self, step) -> str:
-        """target = formula = formula with numbers = value."""
+        """target = formula = formula with numbers = value; the numbers plugged in only where
+        their matrices fit side by side on a line."""
+        plugged = F.substitute(step.formula, self.values)
+        if _columns(plugged) > WIDEST_LINE:
+            return self.chain(step.target.symbol, step.formula, self.num(step.target))
         return self.chain(step.target.symbol, step.formula, self.num(step.formula), self.num(step.target))
 
     def entries(self, step, symbolic_first: bool = True) -> str:
@@ -147,6 +152,17 @@ class MathContext:
             else:
                 rows.append(f"{self.tex(lhs)} &= {numbers}")
         return r"\begin{align*} " + r" \\ ".join(rows) + r" \end{align*}"
+
+
+def _columns(node) -> int:
+    """How many columns of numbers a formula's matrices put side by side."""
+    if isinstance(node, F.Grid):
+        return len(node.rows[0])
+    if isinstance(node, F.Transpose) and isinstance(node.arg, F.Grid):
+        return len(node.arg.rows)
+    children = [c for c in vars(node).values() if isinstance(c, F.Node)] + [
+        c for value in vars(node).values() if isinstance(value, tuple) for c in value if isinstance(c, F.Node)]
+    return sum(_columns(c) for c in children)
 
 
 def _answer_rows(m: MathContext, answers) -> list[tuple[str, str, str]]:

@@ -42,7 +42,8 @@ Matrix = Annotated[Annotated[list[Annotated[list[Number], Field(min_length=1)]],
 LOSSES = ("cross_entropy", "binary_cross_entropy", "squared_error")
 MOST_UNITS = 10  # entries of a layer (and of the input): the widest matrix a sheet shows readably
 MOST_LAYERS = 10
-MOST_EXAMPLES = 32  # examples of a batch
+MOST_EXAMPLES = 32  # examples of a batch (a row each in the columns layout)
+MOST_COLUMNS = 8  # examples of a batch in the rows layout, a column each: what a page is wide enough for
 MOST_PARAMETER_STEPS = 1000  # parameters × SGD steps: the sheet stays readable and builds in seconds
 RESERVED_NAMES = {"x", "y", "z", "a", "L", "eta", "delta", "J"}
 
@@ -226,6 +227,10 @@ def structure(spec: Spec) -> Structure:
         raise FieldError("network.layer_index", f"is subscript, but layer {wide} has {layers[wide - 1].units} units, "
                          "whose entries take the subscript (z_i); expected superscript, or one unit per layer")
     batch = len(examples) if net.inputs is not None else 0
+    if batch > MOST_COLUMNS and net.layout == "rows":
+        raise FieldError("network.inputs", f"has {batch} examples, a column each in the rows layout: wider than a "
+                         f"page; expected at most {MOST_COLUMNS}, or `layout: columns` (a row per example, up to "
+                         f"{MOST_EXAMPLES})")
     loss = check_loss(spec, layers, batch)
     if batch:
         check_batchable(spec, layers)
