@@ -299,13 +299,19 @@ def _templates(env: jinja2.Environment, what: str) -> list[str]:
     return [f"kind/{what}.j2", *(f"{name}/{what}.j2" for name in borrowed), f"shared/{what}.j2"]
 
 
-def _macros(env: jinja2.Environment, name: str) -> set[str]:
+def _macros(env: jinja2.Environment, name: str) -> frozenset[str]:
     """The public macros a prose file defines (none if the file does not exist)."""
     try:
         source = env.loader.get_source(env, name)[0]
     except jinja2.TemplateNotFound:
-        return set()
-    return {m.name for m in env.parse(source).find_all(jinja2.nodes.Macro) if not m.name.startswith("_")}
+        return frozenset()
+    return _macro_names(env, source)
+
+
+@lru_cache(maxsize=None)
+def _macro_names(env: jinja2.Environment, source: str) -> frozenset[str]:
+    """The public macros of a template's source, parsed once per text (every variant asks)."""
+    return frozenset(m.name for m in env.parse(source).find_all(jinja2.nodes.Macro) if not m.name.startswith("_"))
 
 
 def _kind_folders(kind: str) -> tuple[Path, tuple[Path, ...]]:
