@@ -17,6 +17,7 @@ sys.path.insert(0, str(REPO))  # this checkout's solvers/, whatever the venv has
 
 import torch  # noqa: E402,F401  (imported now, so no figure of sections 2-4 includes it)
 
+import problem_shapes  # noqa: E402 (bench/, beside this script)
 import solvers.kinds  # noqa: E402,F401
 from solvers import build as B  # noqa: E402
 from solvers import cache  # noqa: E402
@@ -299,6 +300,8 @@ def main() -> int:
         variants_benchmark()
         print()
         targets()
+        print()
+        problem_shapes.main()  # 6. a batch of 32, 7. a 100-step training run
     except (BuildFailed, *EXPECTED_ERRORS) as error:
         print(f"error: build failed: {error}", file=sys.stderr)
         return 1

@@ -3,6 +3,7 @@ a 100-step training run. Each prints derivation, evaluation, torch and rendering
 Run alone (`python bench/problem_shapes.py`) or from bench/benchmark.py."""
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -15,7 +16,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from solvers import build as B  # noqa: E402
-from solvers import timing  # noqa: E402
+from solvers import (
+    cache,  # noqa: E402
+    timing,  # noqa: E402
+)
 from solvers.kinds import network  # noqa: E402
 
 REPEATS = 20
@@ -67,12 +71,51 @@ def batch_network() -> None:
     _line("whole build", wall * 1000, "ms", "one build of the problem, in this process")
 
 
+def training_run(steps: int = 100) -> None:
+    """The bank's two-moons run made `steps` mini-batch steps long: first step, run, torch, rendering."""
+    from solvers.kinds import training
+    from solvers.kinds.training import run
+    data = yaml.safe_load((REPO / "problems/training-run/q1-two-moons.yaml").read_text())
+    data["training"].pop("epochs", None)
+    data["training"]["steps"] = steps
+    spec = training.KIND.Spec.model_validate(data)
+    start = time.perf_counter()
+    training.KIND.solve(spec)
+    first = (time.perf_counter() - start) * 1000
+    print(f"7. A training run of {steps} steps (problems/training-run, batches of "
+          f"{data['training'].get('batch_size')}, SGD)", flush=True)
+    _line("first solve", first, "ms", "the first step's derivation (cache off) and the whole run")
+    _line("run", _ms(lambda: run.train(spec), 5), "ms", f"mean of 5: all {steps} steps re-evaluated")
+    _line("torch", _ms(lambda: training.KIND.reference(spec), 2), "ms", "mean of 2: the run in torch float64")
+    with tempfile.TemporaryDirectory(prefix="bench-training-") as folder:
+        path = Path(folder) / "run.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        timing.reset()
+        start = time.perf_counter()
+        B.build([path], Path(folder) / "out")
+        wall = time.perf_counter() - start
+    rendering = timing.SECONDS.get("rendering", 0.0) + timing.SECONDS.get("pdflatex", 0.0)
+    _line("rendering", rendering * 1000, "ms", "prose, figures, LaTeX, MathML and pdflatex of its documents")
+    _line("whole build", wall * 1000, "ms", "one build of the problem, in this process")
+
+
 def _line(label: str, value: float, unit: str, note: str = "") -> None:
     print(f"  {label:<16}{value:>9.1f} {unit:<8} {note}".rstrip(), flush=True)
 
 
 def main() -> int:
-    batch_network()
+    """Both benchmarks with the cache off (every derivation and reference done here)."""
+    before = os.environ.get(cache.VARIABLE)
+    os.environ[cache.VARIABLE] = "off"
+    try:
+        batch_network()
+        print()
+        training_run()
+    finally:
+        if before is None:
+            del os.environ[cache.VARIABLE]
+        else:
+            os.environ[cache.VARIABLE] = before
     return 0
 
 
