@@ -32,13 +32,13 @@ from . import output
 from . import problem as P
 from . import variants as V
 from .characters import untypesettable
+from .mistakes import answer_key
 from .output import MARK
 from .randomize import seed_for_student
 from .render.drivers import DEFAULT_FORMATS, DRIVERS, Document
-from .mistakes import answer_key
 from .solution import Solution
 from .timing import timed
-from .verify import VerificationError, verify
+from .verify import VerificationError, fields_without_prose, verify
 
 SHEET = "sheet.yaml"
 
@@ -286,7 +286,8 @@ def _render_variant(job: tuple[ProblemSet, list[V.Template], Variant, list[str]]
     with timed("rendering"):
         prefix = f"fig-{variant.id or 'sheet'}"
         document = Document(problem_set.title, variant.id, variant.label, variant.seed,
-                            [prose.prepare(s, prefix, i) for i, s in enumerate(solved.solutions, 1)],
+                            [prose.prepare(s, prefix, i, fields_without_prose(p))
+                             for i, (p, s) in enumerate(zip(solved.problems, solved.solutions), 1)],
                             answer_key(solved.problems, solved.solutions),
                             str(problem_set.source))
         outputs = {name: DRIVERS[name].render(document) for name in formats}

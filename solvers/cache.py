@@ -1,5 +1,6 @@
 """A content-addressed cache of results that are slow to recompute: torch's reference values,
-the Python source SymPy's lambdify generates and the MathML of formulas.
+the Python source SymPy's lambdify generates, matplotlib's figures (PDF and SVG files) and
+the MathML of formulas.
 
 Every entry is a JSON file named by a SHA-256 key of what it was computed from: the exact
 inputs, plus the *fingerprint* of the code that computed it (the source of every module of
@@ -29,7 +30,7 @@ from typing import Any
 
 VARIABLE = "SOLVERS_CACHE"
 PACKAGE = Path(__file__).resolve().parent
-LIBRARIES = ("numpy", "sympy", "torch", "latex2mathml")
+LIBRARIES = ("numpy", "sympy", "torch", "matplotlib", "latex2mathml", "scikit-learn")  # scikit-learn: its digits data
 
 
 def folder() -> Path | None:

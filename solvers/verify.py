@@ -61,8 +61,7 @@ def reference_values(problem: Problem) -> dict[str, np.ndarray]:
     if not cache.versioned(reference):
         return dict(reference(problem.spec))
     entry = cache.key(SHELF, problem.kind.name, f"{reference.__module__}.{reference.__qualname__}",
-                      type(problem.spec).__qualname__,
-                      problem.spec.model_dump_json(round_trip=True, exclude=PROSE & set(type(problem.spec).model_fields)))
+                      type(problem.spec).__qualname__, fields_without_prose(problem))
     stored = _decoded(cache.load(SHELF, entry))
     if stored is not None:
         return stored
@@ -71,6 +70,12 @@ def reference_values(problem: Problem) -> dict[str, np.ndarray]:
     if encoded is not None:
         cache.store(SHELF, entry, encoded)
     return values
+
+
+def fields_without_prose(problem: Problem) -> str:
+    """The problem's exact fields as JSON, its prose left out: what its values (and figures)
+    are computed from."""
+    return problem.spec.model_dump_json(round_trip=True, exclude=PROSE & set(type(problem.spec).model_fields))
 
 
 def _encoded(values: dict) -> dict | None:

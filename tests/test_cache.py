@@ -1,6 +1,6 @@
 """The cache (solvers.cache): safe to delete, never stale, never trusted blindly; and what it
-saves: torch for numbers verified before, lambdify for expressions seen before, the preamble
-of every LaTeX document."""
+saves: torch for numbers verified before, lambdify for expressions seen before, matplotlib for
+figures drawn before, the preamble of every LaTeX document."""
 import json
 import os
 import shutil
@@ -158,6 +158,31 @@ def test_a_damaged_reference_entry_is_recomputed_by_torch(tmp_path):
     for path in entries(verify.SHELF):
         path.write_text("{not json")
     assert _python(check) == "26 True False"
+
+
+DRAW = """
+import sys
+from solvers import build
+build.build([{path!r}], {out!r}, formats=["latex", "html"])
+print("matplotlib" in sys.modules)
+"""
+
+
+def test_figures_drawn_before_need_no_matplotlib_and_are_the_same_files(tmp_path):
+    problem = tmp_path / "p.yaml"
+    problem.write_text(PROBLEM.read_text())
+    files = {}
+    for run, text, drawn in ((0, PROBLEM.read_text(), "True"), (1, PROBLEM.read_text(), "False"),
+                             (2, PROBLEM.read_text().replace("title: ", "title: Edited "), "False")):
+        problem.write_text(text)
+        out = tmp_path / f"out{run}"
+        assert _python(DRAW.format(path=str(problem), out=str(out))) == drawn  # new text, same numbers: no drawing
+        files[run] = {f.name: f.read_bytes() for f in sorted((out / "p" / "figures").iterdir())}
+    assert files[0] and files[0] == files[1] == files[2]
+    from solvers.render import figures
+    for path in entries(figures.SHELF):
+        path.write_text("{not json")
+    assert _python(DRAW.format(path=str(problem), out=str(tmp_path / "out3"))) == "True"  # damaged: drawn again
 
 
 def test_a_problem_file_error_imports_neither_torch_nor_matplotlib(tmp_path):

@@ -9,6 +9,7 @@ and item kinds, never networks.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -255,6 +256,7 @@ class RenderedProblem:
     instructor_notes: str = ""
     given_values: list[tuple[str, str, str]] = field(default_factory=list)  # (key, symbol, value) of each given
     steps: list[StepValue] = field(default_factory=list)  # every step's value, in order (for rubrics)
+    drawn_from: str = ""  # what its figures are drawn from (`drawn_from`), to find them in the cache; "": not kept
 
 
 @dataclass
@@ -320,9 +322,21 @@ def _kind_folders(kind: str) -> tuple[Path, tuple[Path, ...]]:
     return KINDS[kind].folder, tuple(KINDS[name].folder for name in KINDS[kind].uses_prose)
 
 
-def prepare(solution: Solution, figure_prefix: str = "fig", number: int = 1) -> RenderedProblem:
+def drawn_from(env: jinja2.Environment, fields: str) -> str:
+    """A hash of everything a problem's figures are drawn from besides this package's code:
+    its fields but its text (`verify.fields_without_prose`: a figure never shows the text) and the
+    prose templates of its kind, which may make figures."""
+    digest = hashlib.sha256(fields.encode())
+    for prefix, loader in sorted(env.loader.mapping.items()):
+        for name in loader.list_templates():
+            digest.update(f"\0{prefix}/{name}\0{loader.get_source(env, name)[0]}".encode())
+    return digest.hexdigest()
+
+
+def prepare(solution: Solution, figure_prefix: str = "fig", number: int = 1, fields: str = "") -> RenderedProblem:
     """The neutral-markup version of a solution, problem `number` of its sheet; its figures
-    are kept to be drawn by each output format's driver."""
+    are kept to be drawn by each output format's driver (and cached, when the problem's
+    `fields` are given: `verify.fields_without_prose`)."""
     folder, borrowed = _kind_folders(solution.kind)
     env = _environment(folder, borrowed)
     m = MathContext(solution.values, solution.digits, f"{figure_prefix}-{solution.name}", solution.count_from,
@@ -353,7 +367,8 @@ def prepare(solution: Solution, figure_prefix: str = "fig", number: int = 1) -> 
                                [render("conventions", c) for c in solution.conventions], sections, answers,
                                closing=[render("closing", c) for c in solution.closing],
                                instructor_notes=markup.from_authored(solution.instructor_notes),
-                               given_values=given_values, steps=step_values(solution, m, sections))
+                               given_values=given_values, steps=step_values(solution, m, sections),
+                               drawn_from=drawn_from(env, fields) if fields else "")
     rendered.figures, rendered.figure_texts = dict(m.figures_used), dict(m.figure_texts)
     unplaced = sorted(set(m.figure_numbers) - set(m.figure_texts))
     if unplaced:

@@ -56,7 +56,7 @@ class Driver:
     @staticmethod
     def figures(document: Document, draw: Callable) -> dict[str, Any]:
         """Every figure of the document drawn with `draw` (figures.to_pdf, to_svg), by file name."""
-        return {name: draw(f) for p in document.problems for name, f in p.figures.items()}
+        return {name: draw(f, p.drawn_from) for p in document.problems for name, f in p.figures.items()}
 
     @staticmethod
     def figure_texts(problems) -> dict[str, Any]:
@@ -79,13 +79,13 @@ def templates(folder: str, **options) -> jinja2.Environment:
 
 def _registry() -> dict[str, Driver]:
     from .answers import AnswerKey
+    from .gradescope import Gradescope
     from .html import Html
     from .latex import Latex
     from .markdown import Markdown
     from .moodle import Moodle
     from .qti import Qti
     from .rubric import Rubric
-    from .gradescope import Gradescope
     return {driver.name: driver for driver in (Latex(), Html(), Markdown(), AnswerKey(), Moodle(), Qti(), Rubric(), Gradescope())}
 
 
