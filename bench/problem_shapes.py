@@ -58,17 +58,7 @@ def batch_network() -> None:
     _line("derivation", derivation, "ms", "SymPy derivation and lambdify, once per structure (cache off)")
     _line("evaluation", _ms(lambda: evaluator.evaluate(givens)), "ms", f"mean of {REPEATS}: new numbers")
     _line("torch", _ms(lambda: network.reference(spec), 5), "ms", "mean of 5: the reference in float64")
-    with tempfile.TemporaryDirectory(prefix="bench-batch-") as folder:
-        path = Path(folder) / "batch.yaml"
-        path.write_text(yaml.safe_dump(data, sort_keys=False))
-        timing.reset()
-        start = time.perf_counter()
-        B.build([path], Path(folder) / "out")
-        wall = time.perf_counter() - start
-    seconds = timing.SECONDS
-    rendering = seconds.get("rendering", 0.0) + seconds.get("pdflatex", 0.0)
-    _line("rendering", rendering * 1000, "ms", "prose, figures, LaTeX, MathML and pdflatex of its documents")
-    _line("whole build", wall * 1000, "ms", "one build of the problem, in this process")
+    _build_lines(data)
 
 
 def training_run(steps: int = 100) -> None:
@@ -87,8 +77,13 @@ def training_run(steps: int = 100) -> None:
     _line("first solve", first, "ms", "the first step's derivation (cache off) and the whole run")
     _line("run", _ms(lambda: run.train(spec), 5), "ms", f"mean of 5: all {steps} steps re-evaluated")
     _line("torch", _ms(lambda: training.KIND.reference(spec), 2), "ms", "mean of 2: the run in torch float64")
-    with tempfile.TemporaryDirectory(prefix="bench-training-") as folder:
-        path = Path(folder) / "run.yaml"
+    _build_lines(data)
+
+
+def _build_lines(data: dict) -> None:
+    """Build the problem `data` once in this process; print its rendering and wall times."""
+    with tempfile.TemporaryDirectory(prefix="bench-shape-") as folder:
+        path = Path(folder) / "problem.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         timing.reset()
         start = time.perf_counter()
