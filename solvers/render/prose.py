@@ -139,7 +139,7 @@ class MathContext:
         plugged = F.substitute(step.formula, self.values)
         if _columns(plugged) > WIDEST_LINE:
             return self.chain(step.target.symbol, step.formula, self.num(step.target))
-        return self.chain(step.target.symbol, step.formula, self.num(step.formula), self.num(step.target))
+        return self.chain(step.target.symbol, step.formula, self.tex(plugged), self.num(step.target))
 
     def entries(self, step, symbolic_first: bool = True) -> str:
         """Each part: entry = its formula with numbers = its value, a line each; with

@@ -112,11 +112,10 @@ class _Builder:
                 added, compute = F.Mul(ONES, F.Transpose(bias.symbol)), compute + sympy.ones(self.s.batch, 1) * b.T
             formula = F.Add(product, added)
         parts = []
-        if (z.shape != (1, 1) or u.shape != (1, 1)) and self.ex.shown:
-            inputs = u.shape[0] if self.rows or not self.s.batch else u.shape[1]
+        if z.shape != (1, 1) or u.shape != (1, 1):
             for i, n in self.ex.entries(z):
                 terms = [F.Mul(weights.at(i, j) if self.rows else weights.at(j, i), self.ex.at(u, j, n))
-                         for j in range(inputs)]
+                         for j in range(self.ex.units(u))]
                 parts.append((self.ex.at(z, i, n), F.Add(*terms, bias.at(i)) if bias else F.Add(*terms)))
         return Step("linear", z, formula, compute, {"layout": self.s.layout, "layer": l, "bias": bias is not None,
                                                     "shared": shared, "batch": self.s.batch}, parts)
@@ -132,9 +131,8 @@ class _Builder:
                 exps = [sympy.exp(q - largest) for q in column]
                 return [e / sum(exps) for e in exps]
             compute = self.ex.join([softmax(column) for column in self.ex.split(p)])
-            units = len(self.ex.split(p)[0])
-            parts = [(self.ex.at(a, i, n), F.Frac(F.Call("exp", self.ex.at(p, i, n)),
-                                               F.Add(*[F.Call("exp", self.ex.at(p, j, n)) for j in range(units)])))
+            parts = [(self.ex.at(a, i, n), F.Frac(F.Call("exp", self.ex.at(p, i, n)), F.Add(
+                *[F.Call("exp", self.ex.at(p, j, n)) for j in range(self.ex.units(p))])))
                      for i, n in entries]
             return Step("softmax", a, F.Call("softmax", p.symbol), compute, {**facts, "batch": self.s.batch}, parts)
         compute = p.elements.applyfunc(lambda q: act.numeric(act.symbolic(q)))
@@ -252,13 +250,11 @@ class _Builder:
             db = self._partial(bias)
             if self.s.layers[l - 1].shared_bias:  # every unit's z_i = ... + b: the gradient sums over the units
                 unit = "i" if self.rows else "j"
-                over = [(i, n) for i, n in self.ex.entries(delta)]
-                terms = F.Add(*[self.ex.at(delta, i, n) for i, n in over])
-                body = F.Sum(unit, self.ex.at(delta, unit, "n") if batch else delta.at(unit))
+                terms = F.Add(*[self.ex.at(delta, i, n) for i, n in self.ex.entries(delta)])
+                body = F.Sum(unit, self.ex.at(delta, unit, "n"))
                 steps.append(Step("shared_bias_gradient", db, F.Sum("n", body) if batch else body,
                                   sympy.Matrix([[sum(delta.elements)]]),
-                                  {**local, "units": delta.shape[0] if self.rows or not batch else delta.shape[1],
-                                   "batch": batch},
+                                  {**local, "units": self.ex.units(delta), "batch": batch},
                                   [(db.symbol, terms)] if self.ex.shown else []))
             elif batch:  # the examples' gradients at z, added: Δ 1 (a column per example) or Δᵀ 1 (a row)
                 ones = sympy.ones(batch, 1)
@@ -285,10 +281,9 @@ class _Builder:
         z_unit = (z.entry(unit, over) if self.rows else z.entry(over, unit)) if self.s.batch else (
             z.entry(unit) if z.shape != "scalar" else z)
         w = weights.at("i", "j")
-        a = self.ex.at(u, source, over) if self.s.batch else u.at(source)
-        inputs = u.shape[0] if self.rows or not self.s.batch else u.shape[1]
-        total = F.Sum(source, F.Mul(w, a)) if inputs > 1 else F.Mul(w, a)
-        dL_dz = self.ex.at(delta, unit, over) if self.s.batch else delta.at(unit)
+        a = self.ex.at(u, source, over)
+        total = F.Sum(source, F.Mul(w, a)) if self.ex.units(u) > 1 else F.Mul(w, a)
+        dL_dz = self.ex.at(delta, unit, over)
         return {"unit": z_unit, "sum": F.Add(total, bias.at(unit)) if bias else total,
                 "dz_dW": F.Partial("", z_unit, w), "input": a, "weight": w,
                 "dz_db": F.Partial("", z_unit, bias.at(unit)) if bias else None,
@@ -304,8 +299,7 @@ class _Builder:
         else:  # Δ Wᵀ
             formula, compute = F.Mul(delta.symbol, F.Transpose(weights.symbol)), delta.elements * weights.elements.T
         facts = {**self._local(weights, bias, u, delta), "layout": self.s.layout}
-        units = delta.shape[0] if self.rows or not self.s.batch else delta.shape[1]
-        return Step("input_gradient", g, formula, compute, {**facts, "units": units})
+        return Step("input_gradient", g, formula, compute, {**facts, "units": self.ex.units(delta)})
 
 
 def derive(s: Structure) -> Derivation:

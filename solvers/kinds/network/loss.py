@@ -26,17 +26,17 @@ def loss_step(b, outputs, suffix: str) -> Step:
     n, y, batch = b.s.outputs, b.y, b.s.batch
     examples = list(zip(b.ex.split(p), b.ex.split(a), b.ex.split(y)))
     over = "n" if batch else None  # the index of the examples in the formula
-    entry = (lambda q, i: b.ex.at(q, i, over)) if batch else (lambda q, i: q.at(i))
+    def entry(q, i):  # entry i (of example n in a batch); a 1×1 quantity is its own entry
+        return b.ex.at(q, i, over)
     if kind_ == "cross_entropy":
-        body = F.Sum("i", F.Mul(entry(y, "i"), F.Log(entry(a, "i")))) if batch else \
-            F.Sum("i", F.Mul(y.symbol.entry("i"), F.Log(a.symbol.entry("i"))))
+        body = F.Sum("i", F.Mul(entry(y, "i"), F.Log(entry(a, "i"))))
         terms = [F.Mul(b.ex.at(y, i, k), F.Log(b.ex.at(a, i, k))) for k in range(max(batch, 1)) for i in range(n)]
         formula, expanded = F.Neg(body), F.Neg(F.Add(*terms))
         largest = [sympy.Max(*ps, evaluate=False) for ps, _, _ in examples]
         per_example = [m + sympy.log(sum(sympy.exp(q - m) for q in ps)) - sum(t * q for t, q in zip(ys, ps))
                        for m, (ps, _, ys) in zip(largest, examples)]
     elif kind_ == "binary_cross_entropy":
-        one, a1, y1 = F.Num(1), entry(a, 0) if batch else a.symbol, entry(y, 0) if batch else y.symbol
+        one, a1, y1 = F.Num(1), entry(a, 0), entry(y, 0)
         formula = F.Neg(F.Add(F.Mul(y1, F.Log(a1)), F.Mul(F.Paren(F.Sub(one, y1)), F.Log(F.Sub(one, a1)))))
         expanded = None
         per_example = [sympy.Max(ps[0], 0) - ps[0] * ys[0] + sympy.log(1 + sympy.exp(-sympy.Abs(ps[0])))
@@ -44,8 +44,7 @@ def loss_step(b, outputs, suffix: str) -> Step:
     else:
         scale = (sympy.Rational(1, 2) if half else 1) / (n if reduction == "mean" else 1)
         square = F.Pow(F.Sub(entry(a, "i"), entry(y, "i")), F.Num(2))
-        body = F.Sum("i", square) if n > 1 else F.Pow(F.Sub(entry(a, 0), entry(y, 0)), F.Num(2)) if batch \
-            else F.Pow(F.Sub(a.symbol, y.symbol), F.Num(2))
+        body = F.Sum("i", square) if n > 1 else F.Pow(F.Sub(entry(a, 0), entry(y, 0)), F.Num(2))
         formula = F.Mul(F.Sym(scale), body) if scale != 1 else body
         terms = F.Add(*[F.Pow(F.Sub(b.ex.at(a, i, k), b.ex.at(y, i, k)), F.Num(2))
                         for k in range(max(batch, 1)) for i in range(n)])

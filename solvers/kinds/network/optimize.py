@@ -75,12 +75,12 @@ class Optimizer:
         if "decay" in self.terms:  # L2 weight decay: the gradient of L + (λ/2)‖θ‖²
             g, g_shown = g + self._number("decay") * old.elements, F.Add(g_shown, F.Mul(self.h["decay"].symbol,
                                                                                           old.symbol))
+        grouped = F.Paren(g_shown) if "decay" in self.terms else g_shown  # the gradient as a factor
         if self.name == "adam":
-            return self._adam(key, old, g, g_shown, new, k)
+            return self._adam(key, old, g, grouped, new, k)
         eta = self.h["eta"]
         if "momentum" not in self.terms:
-            return [Step("sgd_update", new, F.Sub(old.symbol, F.Mul(eta.symbol, F.Paren(g_shown) if
-                                                                      "decay" in self.terms else g_shown)),
+            return [Step("sgd_update", new, F.Sub(old.symbol, F.Mul(eta.symbol, grouped)),
                          old.elements - self._number("eta") * g, {"old": old.symbol})]
         mu, before = self.h["mu"], self.state.get(key, {})
         v = _state(key, "v", old, k)
@@ -100,13 +100,14 @@ class Optimizer:
                           {"old": old.symbol, "nesterov": "nesterov" in self.terms}))
         return steps
 
-    def _adam(self, key: str, old: Quantity, g: sympy.Matrix, g_shown: F.Node, new: Quantity, k: int) -> list[Step]:
-        """Moment estimates, their bias corrections, and the step (all element-wise)."""
+    def _adam(self, key: str, old: Quantity, g: sympy.Matrix, shown: F.Node, new: Quantity, k: int) -> list[Step]:
+        """Moment estimates, their bias corrections, and the step (all element-wise); `shown` is the
+        gradient as written in a product."""
         b1, b2, eps, eta = (self.h[name] for name in ("beta1", "beta2", "eps", "eta"))
         beta1, beta2, epsilon = (self._number(name) for name in ("beta1", "beta2", "eps"))
         before = self.state.get(key, {})
         m, s, mhat, shat = (_state(key, letter, old, k) for letter in ("m", "s", "mhat", "shat"))
-        one, shown = F.Num(1), F.Paren(g_shown) if "decay" in self.terms else g_shown
+        one = F.Num(1)
         m_formula = F.Mul(F.Paren(F.Sub(one, b1.symbol)), shown)
         s_formula = F.Mul(F.Paren(F.Sub(one, b2.symbol)), F.Hadamard(shown, shown))
         m_compute, s_compute = (1 - beta1) * g, (1 - beta2) * g.multiply_elementwise(g)
