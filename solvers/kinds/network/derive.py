@@ -193,8 +193,10 @@ class _Builder:
 
     def activation_backward(self, act: Activation, p, a, g, tag: str, steps: list[Step]) -> Quantity:
         """∂L/∂p from ∂L/∂a: the element-wise f'(p) ⊙ g, or the softmax Jacobian's Jᵀ g.
-        `tag` is the layer number with the SGD-step suffix."""
+        `tag` is the layer number with the SGD-step suffix. When the gradients are of `a` itself
+        (g is ∂a/∂a = 1), the local derivative is the gradient: ∂f/∂z = f'(z), no product."""
         delta = self._partial(p)
+        seeded = self.s.of == a.key
         if not act.elementwise:
             softmax_jacobian_checked(p.shape[0])
             J = Quantity(f"J{tag}", (p.shape[0], p.shape[0]), F.Partial(f"J{tag}", a.symbol, p.symbol))
@@ -205,7 +207,7 @@ class _Builder:
             steps.append(Step("jacobian_backward", delta, F.Mul(F.Transpose(J.symbol), g.symbol),
                               J.elements.T * g.elements))
             return delta
-        d = Quantity(f"fprime{tag}", p.shape, F.Partial(f"fprime{tag}", a.symbol, p.symbol))
+        d = delta if seeded else Quantity(f"fprime{tag}", p.shape, F.Partial(f"fprime{tag}", a.symbol, p.symbol))
         rows, cols = p.shape
         compute = sympy.Matrix(rows, cols, lambda i, j: act.derivative_from_output(p.elements[i, j], a.elements[i, j]))
         parts = []
@@ -219,6 +221,8 @@ class _Builder:
                  "derivative": act.derivative(sympy.Symbol("z")), "at_kink": act.derivative_at_kink()}
         steps.append(Step("activation_derivative", d, F.Call(act.name, p.symbol, derivative=True),
                           compute, facts, parts))
+        if seeded:
+            return delta
         hadamard = d.elements.multiply_elementwise(g.elements)
         steps.append(Step("activation_backward", delta, F.Hadamard(d.symbol, g.symbol), hadamard))
         return delta
