@@ -40,14 +40,17 @@ class Var(Node):
 
 @dataclass(frozen=True)
 class Partial(Node):
-    """The derivative ∂of/∂wrt; `wrt` may be an entry (then this is one entry)."""
+    """The derivative ∂of/∂wrt; `wrt` may be an entry (then this is one entry). `position` is
+    where an entry sits in its quantity's value when that is not `wrt`'s index (a Jacobian's
+    entry ∂a_i/∂x_j is at (i, j))."""
     key: str
     of: Var
     wrt: Var
+    position: tuple[int | str, ...] = ()
 
     @property
-    def index(self) -> tuple[int, ...]:
-        return self.wrt.index
+    def index(self) -> tuple[int | str, ...]:
+        return self.position or self.wrt.index
 
     def entry(self, *index: int | str) -> Partial:
         """One entry: ∂L/∂w_ij for a scalar `of`; ∂a_i/∂z_j (one index: ∂a_i/∂z_i) for a vector."""

@@ -64,9 +64,9 @@ def test_shared_biases_and_frozen_parameters_equal_torch(spec):
     assert mismatches(solution.values, network.reference(spec)) == []
     keys = [step.target.key for step in solution.derivation.steps]
     assert len(keys) == len(set(keys))  # no quantity derived twice (a frozen one's gradient in a later step)
-    trained = {network.spec._parameter_names(list(s.layers))[name] for name in spec.ask.optimizer.parameters}
+    trained = {network.asked.parameter_names(list(s.layers))[name] for name in spec.ask.optimizer.parameters}
     for k in range(1, spec.ask.optimizer.steps + 1):
-        for key in network.spec._parameter_names(list(s.layers)).values():
+        for key in network.asked.parameter_names(list(s.layers)).values():
             assert (f"{key}+{k}" in solution.values) == (key in trained), (key, k)
     answers = {a.name for a in solution.answers}
     for key in s.frozen:

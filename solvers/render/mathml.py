@@ -10,6 +10,7 @@ where MathML Core (Chromium, Firefox) shows it otherwise.
 - a superscript on a matrix applies to the whole bracketed matrix;
 - `\\left( … \\right)` around something no taller than a line is a pair of ordinary
   parentheses (a stretchy one gets extra space on both sides);
+- a row break's extra space (`\\\\[6pt]`) is left to the browser's own row spacing;
 - a minus that starts a row or follows an operator is a sign (−3), not a subtraction, and a
   slash divides without space around it (∂L/∂A).
 """
@@ -27,6 +28,7 @@ SIGNS = {"\u2212", "-", "+"}
 CLOSING = {")", "]", "}", "|", "\u2016", "\u230b", "\u2309", "\u27e9", "!", "\u2032"}
 ROWS = {"math", "mrow", "mtd", "mstyle", "mpadded", "mphantom"}
 MATRIX_POWER = re.compile(r"(\\begin\{([a-zA-Z]*matrix)\}.*?\\end\{\2\})\s*(?=\^)", re.DOTALL)
+ROW_SPACE = re.compile(r"\\\\\[[0-9.]+(pt|em|ex)\]")  # a row break with extra space, \\[6pt]: latex2mathml prints the length
 
 
 def _bold(character: str, italic: bool) -> str:
@@ -96,7 +98,8 @@ def _is_operator(element: ET.Element) -> bool:
 def convert(latex: str, display: bool = False) -> str:
     """MathML for LaTeX math, mended for MathML Core."""
     from latex2mathml.converter import convert as latex_to_mathml
-    mathml = latex_to_mathml(MATRIX_POWER.sub(r"{\1}", latex), display="block" if display else "inline")
+    latex = ROW_SPACE.sub(lambda _: "\\\\", MATRIX_POWER.sub(r"{\1}", latex))
+    mathml = latex_to_mathml(latex, display="block" if display else "inline")
     root = ET.fromstring(mathml)
     _mend(root)
     return ET.tostring(root, encoding="unicode", short_empty_elements=False)

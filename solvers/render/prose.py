@@ -353,10 +353,13 @@ def prepare(solution: Solution, figure_prefix: str = "fig", number: int = 1, fie
                           f"{', '.join(str(f / 'prose') for f in (folder, *borrowed))} or templates/prose")
 
     def render(what: str, item) -> str:
+        if item.facts.get("tabulated"):  # shown by a table elsewhere in the solution
+            return ""
         macro = next(getattr(library, item.kind) for library in libraries[what] if hasattr(library, item.kind))
         return str(macro(item)).strip()
 
-    sections = [(render("sections", section), [render("steps", step) for step in section.steps])
+    sections = [(render("sections", section), ["" if section.facts.get("tabulated") else render("steps", step)
+                                                for step in section.steps])
                 for section in solution.derivation.sections]
     answers = _answer_rows(m, solution.answers)
     given_values = [(q.key, m.tex(q), m.num(q)) for q in solution.derivation.givens]

@@ -12,7 +12,7 @@ A kind in four parts, each readable alone:
 
 Quantity keys (also the names verification reports): x, y, W{l}, b{l} (1×1 when shared), z{l}, a{l}, L,
 fprime{l} (f'(p) of layer l), J{l} (softmax Jacobian), dL_d<key> (∂/∂ that quantity of the loss, or of
-`ask.gradients_of`); the optimiser's numbers eta, mu, decay, beta1, beta2, eps; quantities of step k > 1
+`ask.gradients_of`), d<q>_d<v> (the Jacobian ∂q/∂v, e.g. da2_dx); the optimiser's numbers eta, mu, decay, beta1, beta2, eps; quantities of step k > 1
 end in +{k-1}, parameters after k steps are W{l}+{k}, the optimiser's state v<key>+{k} (velocity),
 m, s, mhat, shat<key>+{k} (Adam). With a batch, x, y, z, a and their gradients have a column (rows
 layout) or a row (columns layout) per example.

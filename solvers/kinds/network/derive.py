@@ -8,8 +8,9 @@ from ... import formula as F
 from ...activations import Activation, softmax_jacobian_checked
 from ...derivation import Derivation, Quantity, Section, Step
 from .examples import Examples, shown_as
+from .jacobian import jacobian_section
 from .loss import loss_gradient, loss_step
-from .optimize import Optimizer, update_section
+from .optimize import FULL_STEPS, Optimizer, later_steps_section, update_section
 from .spec import LayerShape, Structure
 
 ONES = F.Var("ones", "1", "vector")  # the vector of ones a shared bias is multiplied by: z = W a + b 1
@@ -60,16 +61,24 @@ class _Builder:
         return weights, bias
 
     def build(self) -> Derivation:
+        tabulated = self.s.sgd_steps > FULL_STEPS  # then the steps after the first are shown as a table
         for k in range(max(self.s.sgd_steps, 1)):
             self.step, suffix = k, f"+{k}" if k else ""
-            facts = {"step": k + 1, "steps": self.s.sgd_steps}
+            facts = {"step": k + 1, "steps": self.s.sgd_steps, "tabulated": tabulated and k > 0}
             outputs = self.forward(suffix, facts)
+            if not k:
+                given = outputs, dict(self.params)  # the forward pass at the given parameters
             if self.s.loss:
                 self.sections.append(Section("loss", [loss_step(self, outputs, suffix)], facts))
             if (self.s.wanted or self.s.deltas or self.s.sgd_steps) and (self.s.loss or self.s.of != "L"):
                 gradients = self.backward(outputs, suffix, facts)
                 if self.s.sgd_steps:
                     self.sections.append(update_section(self, gradients, k + 1, facts))
+        if tabulated:
+            self.sections.append(later_steps_section(self))
+        for of, wrt in self.s.jacobians:  # at the given parameters
+            section = jacobian_section(self, *given, of, wrt)
+            self.sections += [section] if section else []
         return Derivation(self.givens, self.sections)
 
     # -- forward ---------------------------------------------------------------------
@@ -197,17 +206,30 @@ class _Builder:
         (g is ∂a/∂a = 1), the local derivative is the gradient: ∂f/∂z = f'(z), no product."""
         delta = self._partial(p)
         seeded = self.s.of == a.key
-        if not act.elementwise:
-            softmax_jacobian_checked(p.shape[0])
-            J = Quantity(f"J{tag}", (p.shape[0], p.shape[0]), F.Partial(f"J{tag}", a.symbol, p.symbol))
-            n = p.shape[0]
-            compute = sympy.Matrix(n, n, lambda i, j: a.elements[i] * (int(i == j) - a.elements[j]))
-            steps.append(Step("softmax_jacobian", J, F.Sub(F.Diag(a.symbol), F.Mul(a.symbol, F.Transpose(a.symbol))),
-                              compute, {"entry_i": J.symbol.entry("i", "j")}))
-            steps.append(Step("jacobian_backward", delta, F.Mul(F.Transpose(J.symbol), g.symbol),
-                              J.elements.T * g.elements))
+        local = self.local_derivative(act, p, a, tag, delta if seeded else None)
+        steps.append(local)
+        if seeded:
             return delta
-        d = delta if seeded else Quantity(f"fprime{tag}", p.shape, F.Partial(f"fprime{tag}", a.symbol, p.symbol))
+        d = local.target
+        if not act.elementwise:
+            steps.append(Step("jacobian_backward", delta, F.Mul(F.Transpose(d.symbol), g.symbol),
+                              d.elements.T * g.elements))
+        else:
+            steps.append(Step("activation_backward", delta, F.Hadamard(d.symbol, g.symbol),
+                              d.elements.multiply_elementwise(g.elements)))
+        return delta
+
+    def local_derivative(self, act: Activation, p, a, tag: str, target: Quantity | None = None) -> Step:
+        """The activation's local derivative at p: f'(p) entry by entry (as `target` when given), or
+        softmax's Jacobian J{tag}."""
+        if not act.elementwise:
+            n = p.shape[0]
+            softmax_jacobian_checked(n)
+            J = Quantity(f"J{tag}", (n, n), F.Partial(f"J{tag}", a.symbol, p.symbol))
+            compute = sympy.Matrix(n, n, lambda i, j: a.elements[i] * (int(i == j) - a.elements[j]))
+            return Step("softmax_jacobian", J, F.Sub(F.Diag(a.symbol), F.Mul(a.symbol, F.Transpose(a.symbol))),
+                        compute, {"entry_i": J.symbol.entry("i", "j")})
+        d = target or Quantity(f"fprime{tag}", p.shape, F.Partial(f"fprime{tag}", a.symbol, p.symbol))
         rows, cols = p.shape
         compute = sympy.Matrix(rows, cols, lambda i, j: act.derivative_from_output(p.elements[i, j], a.elements[i, j]))
         parts = []
@@ -219,13 +241,7 @@ class _Builder:
         facts = {"activation": act.name, "alpha": act.alpha, "kink": act.kink,
                  "function": F.Call(act.name, F.Var("z", "z"), derivative=True),
                  "derivative": act.derivative(sympy.Symbol("z")), "at_kink": act.derivative_at_kink()}
-        steps.append(Step("activation_derivative", d, F.Call(act.name, p.symbol, derivative=True),
-                          compute, facts, parts))
-        if seeded:
-            return delta
-        hadamard = d.elements.multiply_elementwise(g.elements)
-        steps.append(Step("activation_backward", delta, F.Hadamard(d.symbol, g.symbol), hadamard))
-        return delta
+        return Step("activation_derivative", d, F.Call(act.name, p.symbol, derivative=True), compute, facts, parts)
 
     def _needed(self, key: str) -> bool:
         """Whether a parameter's gradient is computed: asked (of the first SGD step), or used by the

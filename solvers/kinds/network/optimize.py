@@ -11,6 +11,8 @@ from ... import formula as F
 from ...core import FieldError
 from ...derivation import Quantity, Section, Step
 
+FULL_STEPS = 3  # optimiser steps all shown in full; of more, the first is, and a table gives them all
+TABLE_COLUMNS = 8  # columns of numbers in one table of the later steps
 SYMBOLS = {"eta": "eta", "mu": "mu", "decay": "lambda", "beta1": "beta_1", "beta2": "beta_2", "eps": "epsilon"}
 
 
@@ -130,6 +132,28 @@ class Optimizer:
             Step("adam_update", new, F.Sub(old.symbol, F.Mul(eta.symbol, F.Frac(mhat.symbol, F.Add(
                 F.Sqrt(shat.symbol), eps.symbol)))), old.elements - self._number("eta") * ratio, {"old": old.symbol}),
         ]
+
+
+def later_steps_section(b) -> Section:
+    """The loss before each optimiser step and the trained parameters after it, as tables of at
+    most TABLE_COLUMNS columns of numbers (a parameter's matrix in each cell)."""
+    q = {step.target.key: step.target for section in b.sections for step in section.steps}
+    K = b.s.sgd_steps
+    trained = [key for l in sorted(b.params) for key in (f"W{l}", f"b{l}") if f"{key}+1" in q]
+    initial = {g.key: g for g in b.givens}
+    tables, width = [[]], 0
+    for key in trained:
+        columns = initial[key].shape[1]
+        if tables[-1] and width + columns > TABLE_COLUMNS:
+            tables.append([])
+            width = 0
+        tables[-1].append(key)
+        width += columns
+    return Section("later_steps", [], {
+        "steps": K, "L": b.loss_symbol, "losses": [q["L" if k == 1 else f"L+{k - 1}"].symbol for k in range(1, K + 1)],
+        "tables": [{"headers": [initial[key].symbol for key in keys],
+                    "rows": [[q[f"{key}+{k}"].symbol for key in keys] for k in range(1, K + 1)]} for keys in tables],
+        "frozen": [initial[key].symbol for key in sorted(b.s.frozen) if key in initial]})
 
 
 def update_section(b, gradients: dict[str, Quantity], k: int, facts: dict) -> Section:

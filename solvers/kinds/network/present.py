@@ -20,7 +20,7 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
         "figure": diagram(spec, s, _per_unit(s, values)), "detailed": detailed(s), "biases": any(layer.bias for layer in s.layers)})]
     closing = [Item("computation_graph", {"figure": computation_graph(spec, s, derivation.quantities, values)})] if (
         scalar(s) and not s.batch and s.loss and (s.wanted or s.deltas)) else []  # the chain rule drawn, where gradients are asked
-    return Parts(givens, _questions(spec, s, derivation), _conventions(spec, s),
+    return Parts(givens, _questions(spec, s, derivation), _conventions(spec, s, derivation),
                  _answers(spec, s, derivation, values), closing)
 
 
@@ -57,6 +57,8 @@ def _questions(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
     if ask.deltas:
         items.append(Item("deltas", {"symbols": [q[f"dL_dz{l}"].symbol for l, layer in enumerate(s.layers, 1)
                                                  if layer.dense]}))
+    if s.jacobians:
+        items.append(Item("jacobians", {"symbols": [q[f"d{of}_d{wrt}"].symbol for of, wrt in s.jacobians]}))
     if ask.optimizer:
         items.append(Item("sgd", {"eta": q["eta"].symbol, "steps": ask.optimizer.steps,
                                   "optimizer": s.optimizer[0], "terms": s.optimizer[1:],
@@ -66,7 +68,7 @@ def _questions(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
     return items
 
 
-def _conventions(spec: Spec, s: Structure) -> list[Item]:
+def _conventions(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
     scalar = all(layer.units == layer.inputs == 1 for layer in s.layers)  # no matrix, vector or index to explain
     items = [] if scalar and not s.batch else [Item("layout", {"layout": s.layout, "batch": s.batch})]
     if spec.biases == "ignore":
@@ -83,6 +85,11 @@ def _conventions(spec: Spec, s: Structure) -> list[Item]:
     if s.sgd_steps and s.optimizer != ("sgd",):
         items.append(Item("optimizer", {"optimizer": s.optimizer[0], "terms": s.optimizer[1:],
                                         "hyper": {key: F.Var(key, SYMBOLS[key]) for key in hyperparameters(s.optimizer)}}))
+    if s.jacobians:
+        of, wrt = s.jacobians[0]
+        J = derivation.quantities[f"d{of}_d{wrt}"]
+        items.append(Item("jacobian", {"symbol": J.symbol, "rows": J.shape[0], "cols": J.shape[1],
+                                       "entry": J.symbol.entry("i", "j"), "more": len(s.jacobians) > 1}))
     if s.loss and s.batch:
         items.append(Item("batch", {"examples": s.batch, "reduction": s.batch_reduction,
                                     "L": F.Var("L", s.loss_name)}))
@@ -122,6 +129,7 @@ def _answers(spec: Spec, s: Structure, derivation: Derivation, values) -> list[A
         names += [(f"gradient.{k}", f"dL_d{k}") for k in (f"W{l}", f"b{l}") if k in s.wanted]
     if "x" in s.wanted:
         names.append(("gradient.x", "dL_dx"))
+    names += [(f"jacobian.{of}.{wrt}", f"d{of}_d{wrt}") for of, wrt in s.jacobians]
     for k in range(1, s.sgd_steps + 1):
         for l in range(1, len(s.layers) + 1):
             for p in "Wb":  # the optimiser's state, then the parameter, after step k

@@ -9,14 +9,15 @@ import numpy as np
 
 from ... import torch_ops
 from ...activations import DEFAULT_ALPHA
+from .asked import chain
 from .spec import (
     SharedBias,
     Spec,
     as_matrix,
     as_vector,
-    differentiated,
     input_examples,
     optimizer_values,
+    structure,
     target_vectors,
 )
 
@@ -67,12 +68,14 @@ def reference(spec: Spec) -> dict[str, np.ndarray]:
     trained = _trained(spec, params)
     leaves = {key: value.clone().requires_grad_(True) for key, value in params.items()}
     optimizer = _torch_optimizer(spec.ask, [leaves[key] for key in trained])  # the frozen ones are left out
-    of = differentiated(spec)
+    of = structure(spec).of
     for k in range(steps):
         suffix = f"+{k}" if k else ""
         for leaf in leaves.values():
             leaf.grad = None
         recorded = _torch_forward(spec, x, leaves, suffix)
+        if k == 0:
+            out.update(_torch_jacobians(spec, x, leaves, recorded))
         if spec.loss is not None or of != "L":
             if spec.loss is not None:
                 p_last, a_last = recorded["_last"]
@@ -164,11 +167,12 @@ def _output_width(spec: Spec) -> int:
     return width
 
 
-def _torch_forward(spec: Spec, x: torch.Tensor, leaves: dict, suffix: str) -> dict:
-    """Run the network forward, keeping every intermediate (with retain_grad)."""
+def _torch_forward(spec: Spec, x: torch.Tensor, leaves: dict, suffix: str, start: tuple | None = None) -> dict:
+    """Run the network forward, keeping every intermediate (with retain_grad); `start` (key, tensor)
+    puts that tensor in place of the quantity of that key (to differentiate from there)."""
     import torch
     net, functional = spec.network, torch.nn.functional
-    x = x.clone().requires_grad_(True)
+    x = x.clone().requires_grad_(True) if start is None else (start[1] if start[0] == "x" else x)
     recorded, u, u_key = {"x" if not suffix else f"x{suffix}": x}, x, "x"
     for l, layer in enumerate(net.layers, 1):
         p, p_key = u, u_key
@@ -180,16 +184,48 @@ def _torch_forward(spec: Spec, x: torch.Tensor, leaves: dict, suffix: str) -> di
             if shared:
                 p = p + b
             p_key = f"z{l}{suffix}"
-            p.retain_grad()
+            p = start[1] if start and start[0] == p_key else p
+            _retain(p)
             recorded[p_key] = p
         alpha = layer.alpha if layer.alpha is not None else DEFAULT_ALPHA.get(layer.activation)
         a = torch_ops.activation(layer.activation, alpha, spec.kink, p)
-        a.retain_grad()
+        a = start[1] if start and start[0] == f"a{l}{suffix}" else a
+        _retain(a)
         recorded[f"a{l}{suffix}"] = a
         recorded[f"_p{l}"] = (p, p_key)
         u, u_key = a, f"a{l}{suffix}"
     recorded["_last"] = (p, a)
     return recorded
+
+
+def _retain(t: torch.Tensor) -> None:
+    """Keep t's gradient, where it has one (not before the start of a forward pass from a quantity)."""
+    if t.requires_grad:
+        t.retain_grad()
+
+
+def _torch_jacobians(spec: Spec, x: torch.Tensor, leaves: dict, recorded: dict) -> dict:
+    """Each Jacobian asked and those on its way (∂z1/∂x, ∂a1/∂x, ...) with each activation's own
+    (∂a1/∂z1), by torch.autograd.functional.jacobian of the network run forward from the quantity
+    differentiated with respect to."""
+    import torch
+    s, out = structure(spec), {}
+    parameters = {key: leaf.detach() for key, leaf in leaves.items()}
+
+    def jacobians(wrt: str, keys: list[str]) -> None:
+        def forward_from(value):
+            run = _torch_forward(spec, x, parameters, "", (wrt, value))
+            return tuple(run[key] for key in keys)
+        for key, J in zip(keys, torch.autograd.functional.jacobian(forward_from, recorded[wrt].detach().clone())):
+            out[f"d{key}_d{wrt}"] = J
+
+    for of, wrt in s.jacobians:
+        keys = chain(of, wrt, list(s.layers))
+        jacobians(wrt, keys)
+        for key in keys:
+            if key.startswith("a"):
+                jacobians(recorded[f"_p{key[1:]}"][1], [key])  # the activation's own, at its input
+    return out
 
 
 def _torch_local_derivatives(spec: Spec, recorded: dict, suffix: str) -> dict:

@@ -10,6 +10,14 @@ from pydantic import BeforeValidator, Field, StrictInt, StringConstraints
 
 from ...activations import DEFAULT_ALPHA, NAMES, Activation
 from ...core import FieldError, Model, Number, SpecBase
+from .asked import (
+    check_below,
+    differentiated_quantity,
+    frozen_parameters,
+    jacobian_pairs,
+    parameter_names,
+    wanted_gradients,
+)
 from .data import (
     as_vector,
     check_batchable,
@@ -106,11 +114,18 @@ class Adam(Model):
     weight_decay: Annotated[Number, Field(ge=0)] = 0
 
 
+class Jacobian(Model):
+    """∂of/∂wrt of one example: `of` a layer's z{l}, a{l} or output; `wrt` the input or an earlier z, a."""
+    of: str
+    wrt: str
+
+
 class Ask(Model):
     forward: bool = False
     loss: bool = False
     gradients: Literal["all"] | list[str] | None = None
     gradients_of: str | None = None  # the quantity differentiated: the loss, or a one-entry z{l}, a{l} or output
+    jacobians: Annotated[list[Jacobian], Field(max_length=4)] = []
     deltas: bool = False
     sgd: SGD | None = None
     adam: Adam | None = None
@@ -184,6 +199,7 @@ class Structure:
     of: str = "L"  # the quantity the gradients are of: the loss L, or a one-entry z{l} or a{l}
     output_name: str | None = None  # the display name of the last layer's output, if the problem gives one
     optimizer: tuple[str, ...] = ("sgd",)  # its name and terms: momentum, nesterov, decay
+    jacobians: tuple[tuple[str, str], ...] = ()  # (of, wrt) keys of each Jacobian asked, e.g. (a2, x)
 
     @property
     def of_layer(self) -> int:
@@ -234,18 +250,19 @@ def structure(spec: Spec) -> Structure:
     loss = check_loss(spec, layers, batch)
     if batch:
         check_batchable(spec, layers)
-    available = _parameter_names(layers)
-    frozen = _frozen(spec, available)
-    wanted = _wanted_gradients(spec, available | {net.input_name: "x", "x": "x"}, frozen)
+    available = parameter_names(layers)
+    frozen = frozen_parameters(spec, available)
+    wanted = wanted_gradients(spec, available | {net.input_name: "x", "x": "x"}, frozen)
     ask = spec.ask
-    of = _differentiated(spec, layers)
-    if not (ask.forward or ask.loss or wanted or ask.deltas or ask.optimizer):
+    of = differentiated_quantity(spec, layers)
+    jacobians = jacobian_pairs(spec, layers)
+    if not (ask.forward or ask.loss or wanted or ask.deltas or ask.optimizer or jacobians):
         raise FieldError("ask", "asks for nothing; expected at least one of forward, loss, gradients, deltas, sgd, "
-                         "adam")
+                         "adam, jacobians")
     if (ask.loss or ask.optimizer or (of == "L" and (wanted or ask.deltas))) and spec.loss is None:
         raise FieldError("loss", "is missing, but the problem asks for the loss or its gradients")
     if of != "L":
-        _check_below(wanted, ask.deltas, of, layers)
+        check_below(wanted, ask.deltas, of, layers)
     if ask.optimizer and not any(layer.dense for layer in layers):
         raise FieldError(ask.optimizer_field, "the network has no parameters to update")
     parameters = sum(layer.units * (layer.inputs + layer.bias) for layer in layers if layer.dense)
@@ -257,47 +274,8 @@ def structure(spec: Spec) -> Structure:
                          "(fewer steps, layers or units)")
     return Structure(net.layout, net.input_name, tuple(layers), loss, frozenset(wanted), ask.deltas,
                      ask.optimizer.steps if ask.optimizer else 0, loss_name, net.layer_index, frozen, batch,
-                     spec.loss.batch_reduction if spec.loss else "mean", of, net.output_name, optimizer_terms(ask))
-
-
-def differentiated(spec: Spec) -> str:
-    """The key of the quantity the problem's gradients are of (L, or z{l}/a{l})."""
-    return structure(spec).of
-
-
-def _differentiated(spec: Spec, layers: list[LayerShape]) -> str:
-    """The key of the quantity `ask.gradients_of` names: L (the loss, the default), or z{l}/a{l}
-    ("output" is the last a) of one entry."""
-    name = spec.ask.gradients_of
-    if name is None or name in ("loss", "L", spec.loss.symbol if spec.loss else "L"):
-        return "L"
-    top = len(layers)
-    key = f"a{top}" if name in ("output", spec.network.output_name) else name
-    keys = [f"{p}{l}" for l, layer in enumerate(layers, 1) for p in ("z", "a") if p == "a" or layer.dense]
-    if key not in keys:
-        raise FieldError("ask.gradients_of", f"no quantity is called {name!r}; expected the loss (leave the field "
-                         f"out), output, or one of {', '.join(keys)}")
-    l = int(key[1:])
-    if layers[l - 1].units > 1 or spec.network.inputs is not None:
-        raise FieldError("ask.gradients_of", f"{name} has {layers[l - 1].units * max(1, len(spec.network.inputs or []))} "
-                         "entries, so its derivative is a Jacobian; expected a quantity of one entry (a layer of one "
-                         "unit, on one example)")
-    if spec.ask.sgd:
-        raise FieldError("ask.sgd", f"gradient descent minimises the loss, but the gradients are of {name}; "
-                         "expected no sgd, or the gradients of the loss")
-    return key
-
-
-def _check_below(wanted: set[str], deltas: bool, of: str, layers: list[LayerShape]) -> None:
-    """Gradients of z{l} or a{l} exist only for what comes before it."""
-    top = int(of[1:])
-    for key in sorted(wanted):
-        if key != "x" and int(key[1:]) > top:
-            raise FieldError("ask.gradients", f"{key} is used after {of}, so {of} does not depend on it; expected "
-                             f"parameters of layers 1 to {top} or the input")
-    if deltas and top < len(layers):
-        raise FieldError("ask.deltas", f"asks for every layer's ∂/∂z, but layers above {top} come after {of}; "
-                         "expected no deltas, or the gradients of the loss")
+                     spec.loss.batch_reduction if spec.loss else "mean", of, net.output_name, optimizer_terms(ask),
+                     jacobians)
 
 
 def _layer_shape(spec: Spec, layer: Layer, l: int, width: int, where: str) -> LayerShape:
@@ -350,50 +328,6 @@ def _alpha(layer: Layer, where: str) -> float | None:
     if layer.alpha is not None and layer.activation not in DEFAULT_ALPHA:
         raise FieldError(f"{where}.alpha", f"only leaky_relu and elu take alpha, not {layer.activation}")
     return layer.alpha if layer.alpha is not None else DEFAULT_ALPHA.get(layer.activation)
-
-
-def _parameter_names(layers: list[LayerShape]) -> dict[str, str]:
-    """Every name a parameter can be called by (W2, or its display name V) -> its key W2."""
-    available = {}
-    for l, layer in enumerate(layers, 1):
-        if layer.dense:
-            available[f"W{l}"] = available[layer.weight_name] = f"W{l}"
-            if layer.bias:
-                available[f"b{l}"] = available[layer.bias_name] = f"b{l}"
-    return available
-
-
-def _frozen(spec: Spec, available: dict[str, str]) -> frozenset[str]:
-    """The parameters an optimiser step leaves unchanged: those `ask.sgd.parameters` does not name."""
-    sgd, field = spec.ask.optimizer, spec.ask.optimizer_field
-    if sgd is None or sgd.parameters is None:
-        return frozenset()
-    names = ", ".join(sorted(available))
-    if not sgd.parameters:
-        raise FieldError(f"{field}.parameters", f"is empty, so the step would update nothing; expected one or more "
-                         f"of {names} (leave the field out to update every parameter)")
-    updated = set()
-    for i, name in enumerate(sgd.parameters):
-        if name not in available:
-            raise FieldError(f"{field}.parameters[{i}]", f"no parameter is called {name!r}; expected one of {names}")
-        updated.add(available[name])
-    return frozenset(set(available.values()) - updated)
-
-
-def _wanted_gradients(spec: Spec, available: dict[str, str], frozen: frozenset[str]) -> set[str]:
-    """The gradients asked; `all` means those of the parameters SGD updates (a frozen one's only by name)."""
-    asked = spec.ask.gradients
-    if asked is None:
-        return set()
-    if asked == "all":
-        return set(available.values()) - frozen - {"x"}
-    wanted = set()
-    for i, name in enumerate(asked):
-        if name not in available:
-            raise FieldError(f"ask.gradients[{i}]", f"no parameter is called {name!r}; expected one of "
-                             f"{', '.join(sorted(available))}")
-        wanted.add(available[name])
-    return wanted
 
 
 # The numbers of a problem
