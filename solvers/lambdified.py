@@ -8,11 +8,16 @@ after its syntax tree passes a whitelist: one function of the arguments, assignm
 local names and one return, built from numbers, names, arithmetic, comparisons, calls,
 lists, tuples and public attributes (no imports, no dunders, no builtins); every other
 name must be resolvable as recorded. A source that fails any check is recomputed.
+
+Within a process, every function is also remembered under the same key (`MEMO`), so a step
+that a derivation replayed another way leaves unchanged (a mistake's replay) is not lambdified
+again, whether or not there is a cache folder.
 """
 from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 from typing import Any, Callable
 
 import numpy as np
@@ -27,12 +32,26 @@ LIBRARY = {"reduce": functools.reduce}  # what lambdify's printer imports beside
 EXPRESSIONS = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call,
                ast.keyword, ast.List, ast.Tuple, ast.Attribute, ast.Subscript, ast.Slice, ast.Starred)
 CONTEXTS = (ast.Load, ast.Store, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
+MEMO: dict[bytes, Callable] = {}  # digest of (argument names, srepr) -> function, this process
+MEMO_SIZE = 20000  # functions kept; the oldest are forgotten first
 
 
 def lambdify(free: list[sympy.Symbol], expression: sympy.Basic) -> Callable:
     """`sympy.lambdify(free, expression)` with our modules and common-subexpression
     elimination, taken from the cache when the same expression was lambdified before."""
-    entry = cache.key(SHELF, repr([s.name for s in free]), sympy.srepr(expression))
+    names, exact = repr([s.name for s in free]), sympy.srepr(expression)
+    memo = hashlib.sha256(f"{names}\0{exact}".encode()).digest()
+    function = MEMO.get(memo)
+    if function is None:
+        function = _lambdify(free, expression, names, exact)
+        if len(MEMO) >= MEMO_SIZE:
+            del MEMO[next(iter(MEMO))]
+        MEMO[memo] = function
+    return function
+
+
+def _lambdify(free: list[sympy.Symbol], expression: sympy.Basic, names: str, exact: str) -> Callable:
+    entry = cache.key(SHELF, names, exact)
     stored = cache.load(SHELF, entry)
     function = _rebuilt(stored) if stored is not None else None
     if function is None:
