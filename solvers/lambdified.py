@@ -11,7 +11,8 @@ name must be resolvable as recorded. A source that fails any check is recomputed
 
 Within a process, every function is also remembered under the same key (`MEMO`), so a step
 that a derivation replayed another way leaves unchanged (a mistake's replay) is not lambdified
-again, whether or not there is a cache folder.
+again, whether or not there is a cache folder; the very same expression object asked for again
+is found by identity (`SAME`), without printing its `srepr`.
 """
 from __future__ import annotations
 
@@ -33,21 +34,37 @@ EXPRESSIONS = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.C
                ast.keyword, ast.List, ast.Tuple, ast.Attribute, ast.Subscript, ast.Slice, ast.Starred)
 CONTEXTS = (ast.Load, ast.Store, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
 MEMO: dict[bytes, Callable] = {}  # digest of (argument names, srepr) -> function, this process
-MEMO_SIZE = 20000  # functions kept; the oldest are forgotten first
+SAME: dict[tuple[str, int], tuple[sympy.Basic, Callable]] = {}  # (names, id) -> the very expression, function
+MEMO_SIZE = 20000  # functions kept in each; the oldest are forgotten first
 
 
 def lambdify(free: list[sympy.Symbol], expression: sympy.Basic) -> Callable:
     """`sympy.lambdify(free, expression)` with our modules and common-subexpression
     elimination, taken from the cache when the same expression was lambdified before."""
-    names, exact = repr([s.name for s in free]), sympy.srepr(expression)
+    names = repr([s.name for s in free])
+    same = SAME.get((names, id(expression)))
+    if same is not None and same[0] is expression:  # the very object again (a step a replay kept): no srepr
+        return same[1]
+    exact = sympy.srepr(expression)
     memo = hashlib.sha256(f"{names}\0{exact}".encode()).digest()
     function = MEMO.get(memo)
     if function is None:
         function = _lambdify(free, expression, names, exact)
-        if len(MEMO) >= MEMO_SIZE:
-            del MEMO[next(iter(MEMO))]
-        MEMO[memo] = function
+        _remember(MEMO, memo, function)
+    _remember(SAME, (names, id(expression)), (expression, function))  # keeps the expression, so its id stays its own
     return function
+
+
+def forget() -> None:
+    """Forget every function lambdified in this process (as a new process starts)."""
+    MEMO.clear()
+    SAME.clear()
+
+
+def _remember(memo: dict, key: Any, value: Any) -> None:
+    if len(memo) >= MEMO_SIZE and key not in memo:
+        del memo[next(iter(memo))]
+    memo[key] = value
 
 
 def _lambdify(free: list[sympy.Symbol], expression: sympy.Basic, names: str, exact: str) -> Callable:

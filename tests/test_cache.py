@@ -23,7 +23,7 @@ PROBLEM = ROOT / "problems/relu-networks/s1-one-hidden-unit.yaml"
 def new_process():
     """Each test starts as a new process would: no function lambdified in memory yet (the
     memo would answer before the disk cache these tests are about)."""
-    lambdified.MEMO.clear()
+    lambdified.forget()
 
 
 def entries(shelf: str) -> list[Path]:
@@ -101,7 +101,7 @@ def test_a_lambdified_step_is_rebuilt_from_the_cache_with_the_same_numbers(monke
     def no_sympy(*args, **kwargs):
         raise AssertionError("lambdify ran although the expression was cached")
     monkeypatch.setattr(sympy, "lambdify", no_sympy)
-    lambdified.MEMO.clear()  # as a new process: from the disk cache, not this process's memo
+    lambdified.forget()  # as a new process: from the disk cache, not this process's memo
     cached = lambdified.lambdify(free, expression)
     points = np.random.default_rng(0).normal(size=(20, 2)) * 5
     assert [cached(*p).item() for p in points] == [fresh(*p).item() for p in points]
@@ -116,7 +116,8 @@ def test_an_expression_is_lambdified_once_per_process_even_without_a_cache(monke
     def no_sympy(*args, **kwargs):
         raise AssertionError("lambdify ran again for an expression this process lambdified")
     monkeypatch.setattr(sympy, "lambdify", no_sympy)
-    assert lambdified.lambdify(list(free), expression.copy()) is first
+    assert lambdified.lambdify(list(free), expression) is first  # the same object
+    assert lambdified.lambdify(list(free), expression.copy()) is first  # an equal one
     with pytest.raises(AssertionError):  # another argument order is another function
         lambdified.lambdify(free[::-1], expression)
 
@@ -139,7 +140,7 @@ def test_source_outside_the_whitelist_is_never_run(source):
     entry = path.stem
     cache.store(lambdified.SHELF, entry, {"source": source, "names": {"open": ["numpy", "open"]}})
     assert lambdified._rebuilt(cache.load(lambdified.SHELF, entry)) is None
-    lambdified.MEMO.clear()  # as a new process, which finds only the damaged entry
+    lambdified.forget()  # as a new process, which finds only the damaged entry
     assert np.allclose(lambdified.lambdify(free, expression)(0.5, 2.0), expected)  # recomputed instead
     assert json.loads(path.read_text())["payload"] == record["payload"]  # and stored again as it should be
 
