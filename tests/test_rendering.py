@@ -179,3 +179,17 @@ def test_problem_text_keeps_its_dashes_and_quotes_in_the_pdf(tmp_path):
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(data))
     build.build([tmp_path / "p.yaml"], tmp_path / "out", formats=["latex"])
     assert written in " ".join(pdf_text(tmp_path / "out" / "p" / "questions.pdf").split())
+
+
+def test_a_large_matrix_is_shown_by_its_corners_and_its_shape():
+    import numpy as np
+
+    from solvers import formula as F
+    from solvers.render.printer import MathPrinter
+    big = MathPrinter({"digits": 3}).doprint(F.grid(np.arange(20 * 12).reshape(20, 12)))
+    rows = big.removeprefix(r"\begin{bmatrix} ").split(r" \end{bmatrix}")[0].split(r" \\ ")
+    assert [r.split(" & ")[:5] for r in rows[:1]] == [["0", "1", "2", "3", r"\cdots"]]
+    assert rows[4] == " & ".join([r"\vdots"] * 4 + [r"\ddots"] + [r"\vdots"] * 2)
+    assert rows[-1].split(" & ")[-2:] == ["238", "239"] and big.endswith(r"\; (20 \times 12)")
+    small = MathPrinter({"digits": 3}).doprint(F.grid(np.arange(16 * 8).reshape(16, 8)))
+    assert r"\cdots" not in small and r"\times" not in small and small.count(r" \\ ") == 15

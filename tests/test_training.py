@@ -200,10 +200,37 @@ def test_the_sheet_builds_with_its_training_curve(tmp_path):
     sheet = tmp_path / "training-run"
     assert (sheet / "figures" / "fig-sheet-q1-two-moons-training-curve.pdf").stat().st_size > 1000
     html = (sheet / "solutions.html").read_text()
-    assert html.count("<svg") == 3 and "Training curve over 120 steps" in html
+    assert html.count("<svg") == 6 and "Training curve over 120 steps" in html  # 3 per problem (q2: the digits)
     text = subprocess.run(["pdftotext", str(sheet / "solutions.pdf"), "-"], capture_output=True, text=True,
                           check=True).stdout
-    assert "Figure 1.3" in text and "Steps 2 to 120" in text
+    assert "Figure 1.3" in text and "Steps 2 to 120" in text and "Figure 2.1 shows the images of the first batch" in text
     again = tmp_path / "again"
     build.build([ROOT / "problems" / "training-run"], again, formats=["html"])
     assert (again / "training-run" / "solutions.html").read_text() == html  # deterministic
+
+
+DIGITS = ROOT / "problems" / "training-run" / "q2-digits.yaml"
+
+
+def test_the_digits_run_learns_and_equals_torch():
+    """64 inputs: the first step is worked in matrix form (no weighted sums of 64 terms), every
+    step verified; the run gets most of the validation digits right."""
+    problem = variants.load(DIGITS)
+    solution = problem.kind.solve(problem.spec, problem.name)
+    reference = KIND.reference(problem.spec)
+    assert verify.mismatches(solution.values, reference) == []
+    assert solution.values["W1"].shape == (64, 10) and solution.values["x"].shape == (8, 64)
+    linear = next(step for step in solution.derivation.steps if step.kind == "linear")
+    assert linear.parts == []
+    answers = {a.name: a.value for a in solution.answers}
+    assert answers["accuracy.validation"].item() > 0.9 and answers["confusion"].sum() == 80
+    assert [g.kind for g in solution.givens][:2] == ["data", "images"]
+
+
+def test_the_sheet_shows_the_digits_and_the_wide_matrices_by_their_corners(tmp_path):
+    problem = variants.load(DIGITS)
+    solution = problem.kind.solve(problem.spec, problem.name)
+    rendered = prose.prepare(solution)
+    assert "images" in " ".join(rendered.figures) and len(rendered.figures) == 3  # images, diagram, curve
+    text = "\n".join(rendered.givens + [s for _, steps in rendered.sections for s in steps])
+    assert r"(64 \times 10)" in text and r"\ddots" in text and r"(8 \times 64)" in text

@@ -27,6 +27,15 @@ FUNCTION_NAMES = {
 }
 
 
+SHOWN_ROWS, SHOWN_COLUMNS = 16, 8  # a matrix beyond either is shown by its corners
+
+
+def _kept(n: int, most: int) -> list[int | None]:
+    """The indices shown of n rows (or columns): all up to `most`, else the first four, None for
+    the dots, and the last two."""
+    return list(range(n)) if n <= most else [0, 1, 2, 3, None, n - 2, n - 1]
+
+
 class MathPrinter(LatexPrinter):
     """LaTeX for formula nodes and SymPy expressions, numbers to `digits` significant digits."""
 
@@ -40,10 +49,20 @@ class MathPrinter(LatexPrinter):
         return format_number(float(expr), self._settings["digits"])
 
     def _print_Grid(self, node: F.Grid) -> str:
-        if len(node.rows) == 1 and len(node.rows[0]) == 1:
+        """A matrix; one of more than SHOWN_ROWS rows or SHOWN_COLUMNS columns by its corners
+        (its first four and last two rows and columns, dots between) followed by its shape."""
+        rows, cols = len(node.rows), len(node.rows[0])
+        if rows == 1 and cols == 1:
             return self._print(node.rows[0][0])
-        body = r" \\ ".join(" & ".join(self._print(c) for c in row) for row in node.rows)
-        return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
+        kept_rows, kept_cols = _kept(rows, SHOWN_ROWS), _kept(cols, SHOWN_COLUMNS)
+
+        def cell(i, j) -> str:
+            if i is None:
+                return r"\ddots" if j is None else r"\vdots"
+            return r"\cdots" if j is None else self._print(node.rows[i][j])
+        body = r" \\ ".join(" & ".join(cell(i, j) for j in kept_cols) for i in kept_rows)
+        shape = "" if (rows, cols) == (len(kept_rows), len(kept_cols)) else rf" \; ({rows} \times {cols})"
+        return r"\begin{bmatrix} " + body + r" \end{bmatrix}" + shape
 
     # -- named quantities --------------------------------------------------------------
     def _print_Var(self, node: F.Var) -> str:

@@ -11,7 +11,7 @@ from .examples import Examples, shown_as
 from .jacobian import jacobian_section
 from .loss import loss_gradient, loss_step
 from .optimize import FULL_STEPS, Optimizer, later_steps_section, update_section
-from .spec import LayerShape, Structure
+from .spec import MOST_UNITS, LayerShape, Structure
 
 ONES = F.Var("ones", "1", "vector")  # the vector of ones a shared bias is multiplied by: z = W a + b 1
 
@@ -121,7 +121,7 @@ class _Builder:
                 added, compute = F.Mul(ONES, F.Transpose(bias.symbol)), compute + sympy.ones(self.s.batch, 1) * b.T
             formula = F.Add(product, added)
         parts = []
-        if z.shape != (1, 1) or u.shape != (1, 1):
+        if (z.shape != (1, 1) or u.shape != (1, 1)) and self.ex.units(u) <= MOST_UNITS:  # sums that fit a line
             for i, n in self.ex.entries(z):
                 terms = [F.Mul(weights.at(i, j) if self.rows else weights.at(j, i), self.ex.at(u, j, n))
                          for j in range(self.ex.units(u))]

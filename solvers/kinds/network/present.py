@@ -13,6 +13,8 @@ from .figures import computation_graph, detailed, diagram, scalar
 from .optimize import SYMBOLS, hyperparameters
 from .spec import Spec, Structure, structure
 
+INLINE_COLUMNS, INLINE_ROWS = 5, 8  # a larger weight matrix is given in a display of its own
+
 
 def present(spec: Spec, derivation: Derivation, values) -> Parts:
     s = structure(spec)
@@ -35,6 +37,8 @@ def _givens(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
             facts["weights"] = q[f"W{l}"].symbol
             facts["bias"] = q[f"b{l}"].symbol if layer.bias else None
             facts["shared"] = layer.shared_bias
+            rows, cols = q[f"W{l}"].shape
+            facts["displayed"] = cols > INLINE_COLUMNS or rows > INLINE_ROWS  # too big for a line of text
         items.append(Item("layer", facts))
     if s.loss:
         classes = [spec.loss.target] if not s.batch else spec.loss.targets

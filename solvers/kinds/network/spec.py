@@ -48,7 +48,8 @@ Vector = Annotated[list[Number], Field(min_length=1)] | Number
 Matrix = Annotated[Annotated[list[Annotated[list[Number], Field(min_length=1)]], Field(min_length=1)]
                    | Annotated[list[Number], Field(min_length=1)] | Number, BeforeValidator(_not_mixed)]
 LOSSES = ("cross_entropy", "binary_cross_entropy", "squared_error")
-MOST_UNITS = 10  # entries of a layer (and of the input): the widest matrix a sheet shows readably
+MOST_UNITS = 10  # entries of a layer: the widest matrix a sheet shows readably in full
+MOST_INPUTS = 64  # entries of the input (an 8×8 image); beyond MOST_UNITS no weighted sum is written out
 MOST_LAYERS = 10
 MOST_EXAMPLES = 32  # examples of a batch (a row each in the columns layout)
 MOST_COLUMNS = 8  # examples of a batch in the rows layout, a column each: what a page is wide enough for
@@ -215,10 +216,10 @@ def structure(spec: Spec) -> Structure:
     net = spec.network
     examples = input_examples(net)
     width = len(examples[0])
-    if width > MOST_UNITS:
+    if width > MOST_INPUTS:
         field = "network.input" if net.inputs is None else "network.inputs[0]"
-        raise FieldError(field, f"has {width} entries; expected at most {MOST_UNITS} (the widest vector "
-                         "a worked solution shows readably)")
+        raise FieldError(field, f"has {width} entries; expected at most {MOST_INPUTS} (an 8×8 image; beyond "
+                         f"{MOST_UNITS} entries a sheet shows its vectors and matrices by their corners)")
     loss_name = spec.loss.symbol if spec.loss else "L"
     if loss_name in RESERVED_NAMES - {"L"} or loss_name == net.input_name:
         raise FieldError("loss.symbol", f"the name {loss_name!r} is already used; expected a letter of its own, "

@@ -15,6 +15,25 @@ COLORS = ("#1f5fa8", "#c0392b", "#2e8b3a", "#7d3c98", "#d35400", "#117a8b", "#8e
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 
 
+def image_grid(inputs: RunInputs, examples: np.ndarray, first: int) -> Figure:
+    """The images of the training examples `examples` (8×8 grey levels, the digits), each with its class."""
+    side = int(round(np.sqrt(inputs.X.shape[1])))
+    columns = min(len(examples), 8)
+    rows = -(-len(examples) // columns)
+
+    def draw(axes) -> None:
+        for i, ax in enumerate(np.ravel(axes)):
+            ax.set_axis_off()
+            if i < len(examples):
+                n = examples[i]
+                ax.imshow(inputs.X[n].reshape(side, side), cmap="gray_r", vmin=0, vmax=inputs.X.max() or 1)
+                ax.set_title(f"class {inputs.y[n] + first}", fontsize=8)
+
+    alt = (f"{len(examples)} images of {side}×{side} grey levels, training examples "
+           + ", ".join(f"{n + first} (class {inputs.y[n] + first})" for n in examples) + ".")
+    return Figure("images", draw, (0.85 * columns, 1.0 * rows), alt, grid=(rows, columns))
+
+
 def data_plot(inputs: RunInputs, first: int) -> Figure:
     """The examples in the plane, a colour and marker per class; validation examples hollow."""
     has_validation = len(inputs.y_val) > 0

@@ -17,7 +17,7 @@ from ... import datasets
 from ...core import FieldError
 from ..network import KIND as NETWORK
 from ..network.spec import MOST_EXAMPLES as MOST_BATCH
-from ..network.spec import MOST_UNITS as MOST_INPUTS
+from ..network.spec import MOST_INPUTS
 from .spec import MOST_EPOCHS, MOST_STEPS, Spec
 
 
@@ -53,9 +53,9 @@ def _inputs(spec_json: str) -> RunInputs:
     X_train, y_train, X_val, y_val = _split(spec, X, y)
     classes = int(y.max()) + 1
     if X.shape[1] > MOST_INPUTS:
-        source = "data.digits" if spec.data.digits else "data.points"
-        raise FieldError(source, f"has {X.shape[1]} inputs per example, but the first step is worked in full, "
-                         f"which shows at most {MOST_INPUTS} inputs; expected examples of at most {MOST_INPUTS} entries")
+        raise FieldError("data.points", f"has {X.shape[1]} inputs per example, but the first step is worked as a "
+                         f"network problem, which takes at most {MOST_INPUTS}; expected examples of at most "
+                         f"{MOST_INPUTS} entries")
     parameters = _parameters(spec, X.shape[1], classes)
     n, t = len(y_train), spec.training
     batch = t.batch_size or n

@@ -10,7 +10,7 @@ from ...derivation import Derivation, Section
 from ...kind import Parts
 from ...solution import Answer, Item, Solution, with_tolerances
 from ..network import KIND as NETWORK
-from .figures import data_plot, training_curve
+from .figures import data_plot, image_grid, training_curve
 from .inputs import RunInputs, output_activation, run_inputs
 from .run import epochs, schedule, train
 from .spec import Spec
@@ -49,6 +49,10 @@ def _parts(spec: Spec, inputs: RunInputs, network: Parts, derivation: Derivation
     givens = [Item("data", _data(spec, inputs))]
     if inputs.X.shape[1] == 2:
         givens.append(Item("data_plot", {"figure": data_plot(inputs, spec.count_from)}))
+    elif spec.data.digits:  # images: the first batch's, as the network sees them
+        shown = inputs.orders[0][:min(inputs.batch, 16)]
+        givens.append(Item("images", {"figure": image_grid(inputs, shown, spec.count_from), "shown": len(shown),
+                                      "batch": inputs.batch}))
     givens += [Item("model", _model(spec, inputs))] + [g for g in network.givens if g.kind in NAMED_GIVENS]
     givens += [Item("loop", _loop(spec, inputs, q)), Item("first_batch", _first_batch(spec, inputs, derivation))]
     questions = [Item("first_step", {"batch": inputs.batch}),
