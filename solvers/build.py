@@ -361,6 +361,8 @@ def build(paths: list[str | Path], out: str | Path, variants: list[Variant] | No
     staging = Path(tempfile.mkdtemp(prefix=output.STAGING, dir=out))
     try:
         pending: dict[str, list] = {name: [] for name in formats}
+        for name in formats:
+            DRIVERS[name].begin(jobs)
         for problem_set, rendered in report.sets:
             for name, work in write_set(rendered, staging / problem_set.name, formats).items():
                 pending[name] += work

@@ -1,6 +1,6 @@
 """A content-addressed cache of results that are slow to recompute: torch's reference values,
 the Python source SymPy's lambdify generates, matplotlib's figures (PDF and SVG files) and
-the MathML of formulas.
+the MathML of formulas, and (`compiled_templates`) the Jinja templates compiled.
 
 Every entry is a JSON file named by a SHA-256 key of what it was computed from: the exact
 inputs, plus the *fingerprint* of the code that computed it (the source of every module of
@@ -14,7 +14,9 @@ Where: `$SOLVERS_CACHE` if set (`off` disables the cache), else
 `$XDG_CACHE_HOME/nn-solutions`, else `~/.cache/nn-solutions`; folders are created private to
 the user (mode 0700). Nothing here is a pickle: entries are JSON data, and lambdified source
 is executed only after `solvers.lambdified` has checked it against a whitelist of the few
-Python constructs lambdify writes.
+Python constructs lambdify writes. Compiled templates are Jinja's own bytecode cache (code
+objects, as Python's own __pycache__ holds them), which Jinja checks against the template's
+source before use.
 """
 from __future__ import annotations
 
@@ -57,6 +59,22 @@ def fingerprint() -> str:
     for path in sorted(PACKAGE.rglob("*.py")):
         digest.update(b"\0" + path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def compiled_templates() -> Any:
+    """Jinja's bytecode cache in this cache's folder (None when the cache is off), in a folder
+    named by the fingerprint: Jinja checks a template's source, and the fingerprint covers the
+    options of the environment that compiled it."""
+    root = folder()
+    if root is None:
+        return None
+    import jinja2
+    where = root / "templates" / fingerprint()[:32]
+    try:
+        where.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(where))
 
 
 def key(*parts: str) -> str:

@@ -1,7 +1,7 @@
 """`lambdify`, remembered across processes: the Python source SymPy generates for a step,
 stored in `solvers.cache` and rebuilt from there without SymPy's code printers.
 
-The key is the expression itself (`srepr`, exact) and its argument order; the entry holds
+The key is the expression itself (`exact_digest`: a hash of its tree, exact) and its argument order; the entry holds
 the generated source and, for every global name it uses, where that name comes from (a NumPy
 attribute or one of our own functions in `LAMBDIFY_MODULES`). The source is executed only
 after its syntax tree passes a whitelist: one function of the arguments, assignments to
@@ -12,7 +12,7 @@ name must be resolvable as recorded. A source that fails any check is recomputed
 Within a process, every function is also remembered under the same key (`MEMO`), so a step
 that a derivation replayed another way leaves unchanged (a mistake's replay) is not lambdified
 again, whether or not there is a cache folder; the very same expression object asked for again
-is found by identity (`SAME`), without printing its `srepr`.
+is found by identity (`SAME`), without hashing its tree.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ LIBRARY = {"reduce": functools.reduce}  # what lambdify's printer imports beside
 EXPRESSIONS = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Call,
                ast.keyword, ast.List, ast.Tuple, ast.Attribute, ast.Subscript, ast.Slice, ast.Starred)
 CONTEXTS = (ast.Load, ast.Store, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
-MEMO: dict[bytes, Callable] = {}  # digest of (argument names, srepr) -> function, this process
+MEMO: dict[bytes, Callable] = {}  # digest of (argument names, expression) -> function, this process
 SAME: dict[tuple[str, int], tuple[sympy.Basic, Callable]] = {}  # (names, id) -> the very expression, function
 MEMO_SIZE = 20000  # functions kept in each; the oldest are forgotten first
 
@@ -43,9 +43,9 @@ def lambdify(free: list[sympy.Symbol], expression: sympy.Basic) -> Callable:
     elimination, taken from the cache when the same expression was lambdified before."""
     names = repr([s.name for s in free])
     same = SAME.get((names, id(expression)))
-    if same is not None and same[0] is expression:  # the very object again (a step a replay kept): no srepr
+    if same is not None and same[0] is expression:  # the very object again (a step a replay kept): no hashing
         return same[1]
-    exact = sympy.srepr(expression)
+    exact = exact_digest(expression)
     memo = hashlib.sha256(f"{names}\0{exact}".encode()).digest()
     function = MEMO.get(memo)
     if function is None:
@@ -53,6 +53,35 @@ def lambdify(free: list[sympy.Symbol], expression: sympy.Basic) -> Callable:
         _remember(MEMO, memo, function)
     _remember(SAME, (names, id(expression)), (expression, function))  # keeps the expression, so its id stays its own
     return function
+
+
+def exact_digest(expression: Any) -> str:
+    """A hash of an expression's tree as SymPy stores it: every node's class and its arguments
+    in order, every leaf exactly (`srepr` of an atom: a Float with all its digits, a Symbol
+    with its assumptions). Like the hash of `srepr` of the whole, but each shared subtree is
+    hashed once and no sum's terms are sorted for printing (the cost of `srepr` on a large
+    derivation)."""
+    seen: dict[Any, bytes] = {}
+
+    def digest(node: Any) -> bytes:
+        if isinstance(node, (list, tuple)):
+            return _hash(type(node).__name__, [digest(item) for item in node])
+        if not isinstance(node, sympy.Basic):
+            if isinstance(node, sympy.MatrixBase):  # a mutable matrix
+                return _hash(f"Matrix {node.shape}", [digest(item) for item in node])
+            return _hash(f"{type(node).__name__} {node!r}", [])
+        found = seen.get(node)
+        if found is None:
+            found = _hash(sympy.srepr(node), []) if node.is_Atom or not node.args else \
+                _hash(type(node).__name__, [digest(argument) for argument in node.args])
+            seen[node] = found
+        return found
+
+    return digest(expression).hex()
+
+
+def _hash(head: str, parts: list[bytes]) -> bytes:
+    return hashlib.sha256(b"".join([head.encode(), b"\0", *parts])).digest()
 
 
 def forget() -> None:

@@ -122,6 +122,45 @@ def test_an_expression_is_lambdified_once_per_process_even_without_a_cache(monke
         lambdified.lambdify(free[::-1], expression)
 
 
+def test_the_key_of_an_expression_is_its_exact_tree():
+    x, y = sympy.symbols("x y", real=True)
+    relu = sympy.Piecewise((x, x > 0), (0, True))
+    key = lambdified.exact_digest
+    built = sympy.Matrix([[x * y + sympy.Float(0.1), relu]])
+    assert key(built) == key(sympy.Matrix([[sympy.Float(0.1) + y * x, sympy.Piecewise((x, x > 0), (0, True))]]))
+    assert key(built) != key(sympy.Matrix([[x * y + sympy.Float(0.1 + 2 ** -56), relu]]))  # the last bit of a float
+    assert key(built) != key(sympy.Matrix([[x * y + sympy.Float(0.1), sympy.Piecewise((x, x >= 0), (0, True))]]))
+    assert key(x) != key(sympy.Symbol("x"))  # its assumptions
+    assert key(built) != key(built.T)  # the shape
+    assert key(x - y) != key(y - x)
+
+
+def test_a_new_process_loads_the_templates_compiled(tmp_path):
+    out = _python(f"""
+import jinja2
+from solvers import build
+calls = []
+compile_source = jinja2.Environment._compile
+jinja2.Environment._compile = lambda self, *a: calls.append(a) or compile_source(self, *a)
+build.build([{str(PROBLEM)!r}], {str(tmp_path / 'out')!r}, formats=["html", "markdown"])
+print(len(calls))
+""")
+    assert int(out) > 5  # the first process compiles every template it uses
+    assert list((cache.folder() / "templates").rglob("*.cache"))
+    out = _python(f"""
+import jinja2
+from solvers import build
+calls = []
+compile_source = jinja2.Environment._compile
+jinja2.Environment._compile = lambda self, *a: calls.append(a) or compile_source(self, *a)
+build.build([{str(PROBLEM)!r}], {str(tmp_path / 'again')!r}, formats=["html", "markdown"])
+print(len(calls))
+""")
+    assert out == "0"
+    assert (tmp_path / "out/s1-one-hidden-unit/solutions.html").read_bytes() == \
+        (tmp_path / "again/s1-one-hidden-unit/solutions.html").read_bytes()
+
+
 @pytest.mark.parametrize("source", [
     "import os\ndef _lambdifygenerated(a_0_0, b_0_0):\n    return a_0_0\n",
     "def _lambdifygenerated(a_0_0, b_0_0):\n    return a_0_0.__class__\n",

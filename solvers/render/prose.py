@@ -20,6 +20,7 @@ import jinja2.nodes
 import numpy as np
 import sympy
 
+from .. import cache as C
 from .. import formula as F
 from ..nn import activation_name
 from ..solution import Figure, Solution
@@ -279,7 +280,8 @@ def _environment(folder: Path, borrowed: tuple[Path, ...] = ()) -> jinja2.Enviro
     loaders = {"kind": jinja2.FileSystemLoader(folder / "prose"), "shared": jinja2.FileSystemLoader(SHARED)}
     loaders |= {f"borrowed{i}": jinja2.FileSystemLoader(other / "prose") for i, other in enumerate(borrowed)}
     env = jinja2.Environment(loader=jinja2.PrefixLoader(loaders), undefined=jinja2.StrictUndefined, trim_blocks=True,
-                             lstrip_blocks=True, autoescape=False, keep_trailing_newline=True)
+                             lstrip_blocks=True, autoescape=False, keep_trailing_newline=True,
+                             bytecode_cache=C.compiled_templates())
     env.globals["activation_name"] = activation_name
     env.filters["authored"] = markup.from_authored
     for what in CATEGORIES:
@@ -310,10 +312,19 @@ def _macros(env: jinja2.Environment, name: str) -> frozenset[str]:
     return _macro_names(env, source)
 
 
+MACROS = "prose-macros"  # solvers.cache's shelf of the macro names of a prose file's source
+
+
 @lru_cache(maxsize=None)
 def _macro_names(env: jinja2.Environment, source: str) -> frozenset[str]:
-    """The public macros of a template's source, parsed once per text (every variant asks)."""
-    return frozenset(m.name for m in env.parse(source).find_all(jinja2.nodes.Macro) if not m.name.startswith("_"))
+    """The public macros of a template's source, parsed once per text (every variant asks)
+    and kept in the cache (a new process need not parse what it will load compiled)."""
+    entry = C.key(MACROS, source)
+    names = C.load(MACROS, entry)
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        names = sorted(m.name for m in env.parse(source).find_all(jinja2.nodes.Macro) if not m.name.startswith("_"))
+        C.store(MACROS, entry, names)
+    return frozenset(names)
 
 
 def _kind_folders(kind: str) -> tuple[Path, tuple[Path, ...]]:

@@ -5,7 +5,8 @@ Every driver sees the same `Document`s (one per variant of a sheet: its problems
 markup, its answers as data) and does three things: `render` one document in a worker
 process (text and bytes only: what it returns crosses the process boundary), `write` a
 sheet's rendered documents into the sheet's output folder (returning what still needs
-`finish`ing), and `finish` everything written, for all sheets at once (compiling PDFs).
+`finish`ing; work may start in the background, set up by `begin`), and `finish` everything
+written, for all sheets at once (waiting for the PDFs to compile).
 A sheet without variants gets every file in its folder; with variants each variant's own
 files go to variants/<id>/ (`Driver.own_folder`), and a driver may add combined files.
 Add a format by adding a module here with its templates in templates/<name>/, and a line
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import jinja2
+
+from ... import cache
 
 if TYPE_CHECKING:
     from ..prose import RenderedProblem
@@ -46,6 +49,9 @@ class Driver:
         """What this format makes of one document, in the worker (must pickle)."""
         return None
 
+    def begin(self, jobs: int) -> None:
+        """Before a build writes anything: background work (compiling) may run `jobs` at once."""
+
     def write(self, rendered: list[tuple[Document, Any]], folder: Path) -> list[Any]:
         """Write one sheet's files into `folder`; returns work for `finish`."""
         return []
@@ -73,7 +79,8 @@ class Driver:
 
 def templates(folder: str, **options) -> jinja2.Environment:
     """The Jinja environment of a format's document templates (templates/<folder>/)."""
-    options = {"undefined": jinja2.StrictUndefined, "trim_blocks": True, "lstrip_blocks": True, **options}
+    options = {"undefined": jinja2.StrictUndefined, "trim_blocks": True, "lstrip_blocks": True,
+               "bytecode_cache": cache.compiled_templates(), **options}
     return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / folder), **options)
 
 

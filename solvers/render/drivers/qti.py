@@ -144,7 +144,7 @@ def _section(parent: ET.Element, section_id: str, title: str, items: list[str]) 
     selection = ET.SubElement(ET.SubElement(section, "selection_ordering"), "selection")
     ET.SubElement(selection, "selection_number").text = "1"
     ET.SubElement(ET.SubElement(selection, "selection_extension"), "points_per_item").text = "1"
-    section.extend(ET.fromstring(item) for item in items)
+    section.append(ET.Comment(_slot(section_id)))
 
 
 def assessment(title: str, sections: dict[tuple[str, str], list[str]]) -> ET.Element:
@@ -169,16 +169,33 @@ def manifest(title: str) -> ET.Element:
     return root
 
 
-def _xml(root: ET.Element) -> bytes:
+ITEM_LEVEL = 4  # questestinterop > assessment > section > section > item
+
+
+def _slot(section_id: str) -> str:
+    return f"items of {section_id}"
+
+
+def _xml(root: ET.Element, sections: dict[tuple[str, str], list[str]] | None = None) -> bytes:
+    """The document indented, each section's items (serialized and indented by the workers)
+    put in its slot as they are: the parent does not parse and print them again."""
     ET.indent(root)
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+    text = ET.tostring(root, encoding="unicode")
+    for (section_id, _), items in (sections or {}).items():
+        text = text.replace(f"<!--{_slot(section_id)}-->", ("\n" + "  " * ITEM_LEVEL).join(items), 1)
+    return b"<?xml version='1.0' encoding='UTF-8'?>\n" + text.encode()
+
+
+def _item_text(item: ET.Element) -> str:
+    ET.indent(item, level=ITEM_LEVEL)
+    return ET.tostring(item, encoding="unicode")
 
 
 class Qti(Driver):
     name = "qti"
 
     def render(self, document: Document) -> list[tuple[tuple[str, str], str]]:
-        return [(section, ET.tostring(item, encoding="unicode"))
+        return [(section, _item_text(item))
                 for problem, key_problem in zip(document.problems, document.answers)
                 for section, item in problem_items(document, problem, key_problem)]
 
@@ -189,8 +206,9 @@ class Qti(Driver):
                 sections.setdefault(section, []).append(item)
         folder.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(folder / "qti.zip", "w", zipfile.ZIP_DEFLATED) as package:
-            for name, root in (("imsmanifest.xml", manifest(title)), (ASSESSMENT, assessment(title, sections))):
+            for name, xml in (("imsmanifest.xml", _xml(manifest(title))),
+                              (ASSESSMENT, _xml(assessment(title, sections), sections))):
                 member = zipfile.ZipInfo(name, ZIP_TIME)
                 member.external_attr = 0o644 << 16  # rw-r--r--
-                package.writestr(member, _xml(root), zipfile.ZIP_DEFLATED)
+                package.writestr(member, xml, zipfile.ZIP_DEFLATED)
         return []

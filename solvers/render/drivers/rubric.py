@@ -114,4 +114,4 @@ class Rubric(Latex):
         tex = folder / "rubric.tex"
         tex.write_text(RUBRIC.get_template("rubric.tex.j2").render(
             title=documents[0].title, variants=documents, points=POINTS, figures={}), encoding="utf-8")
-        return [(tex, documents)]
+        return [self.compiling(tex, documents)]
