@@ -13,6 +13,8 @@ Built with ElementTree; math in \\( \\) for Canvas's MathJax.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -180,9 +182,11 @@ def _xml(root: ET.Element, sections: dict[tuple[str, str], list[str]] | None = N
     """The document indented, each section's items (serialized and indented by the workers)
     put in its slot as they are: the parent does not parse and print them again."""
     ET.indent(root)
-    text = ET.tostring(root, encoding="unicode")
-    for (section_id, _), items in (sections or {}).items():
-        text = text.replace(f"<!--{_slot(section_id)}-->", ("\n" + "  " * ITEM_LEVEL).join(items), 1)
+    between = "\n" + "  " * ITEM_LEVEL
+    items = {_slot(section_id): between.join(texts) for (section_id, _), texts in (sections or {}).items()}
+    pieces = re.split(r"<!--(.*?)-->", ET.tostring(root, encoding="unicode"))  # text, slot, text, slot, ..., text
+    text = "".join(items.get(piece, f"<!--{piece}-->") if odd else piece for odd, piece in
+                   zip(itertools.cycle((False, True)), pieces))
     return b"<?xml version='1.0' encoding='UTF-8'?>\n" + text.encode()
 
 
