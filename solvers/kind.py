@@ -4,7 +4,8 @@ A kind is one folder of `solvers/kinds/` that builds a `Kind` and is listed in t
 (`solvers/kinds/__init__.py`). It says what its problem files look like (`Spec`, `check`),
 what of a problem decides the derivation (`structure`: everything but the numbers,
 hashable), how to derive it (`derive`, run once per structure and compiled), the numbers a
-problem gives (`given_values`), what the reader is shown besides the steps (`present`), an
+problem gives (`given_values`), what the reader is shown besides the steps (`present`; its
+answers alone, when a kind can make them cheaper, `answers`), an
 independent torch computation of every value (`reference`), and what makes a random
 variant a good exercise (`constraints`, `mistakes`). Solving is the same for every kind and
 written once here: derive once per structure, evaluate at the numbers, package a Solution.
@@ -55,6 +56,14 @@ class Kind(Generic[SpecT, StructureT]):
     mistakes: tuple[Any, ...] = ()  # solvers.mistakes.Mistake entries that apply to this kind
     counts_from_zero: bool = False  # whether its sheets can number entries and classes from 0 (count_from)
     uses_prose: tuple[str, ...] = ()  # other kinds whose prose macros its solutions also use (their items, steps)
+    answers: Callable[[SpecT, Derivation, Values], list[Answer]] | None = None  # present's answers, without the rest
+
+    def answers_at(self, spec: SpecT, derivation: Derivation, values: Values) -> list[Answer]:
+        """The answers `present` would give at `values` (a mistake's replay asks for nothing
+        else: no givens, no figures laid out)."""
+        if self.answers is not None:
+            return self.answers(spec, derivation, values)
+        return self.present(spec, derivation, values).answers
 
     def validate(self, spec: SpecT) -> None:
         """What a schema cannot see: the kind's own `check`, and the fields every kind shares."""

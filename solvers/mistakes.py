@@ -341,10 +341,9 @@ def mistaken_answers(problem, solution: Solution, values: dict[str, np.ndarray])
     kind = problem.kind
     try:
         with np.errstate(all="ignore"):
-            parts = kind.present(problem.spec, solution.derivation, dict(values))
+            return kind.answers_at(problem.spec, solution.derivation, dict(values))
     except (ValueError, TypeError, ArithmeticError, KeyError, IndexError, OverflowError):
         return None
-    return parts.answers
 
 
 def effect(mistake: Mistake, problem, solution: Solution) -> Effect | None:

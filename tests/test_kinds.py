@@ -102,6 +102,24 @@ def test_bias_dropped_is_one_entry_that_rewrites_givens_by_role():
     assert not mistakes.BIAS_DROPPED.applies(unbiased.kind.solve(unbiased.spec))
 
 
+NETWORK_PROBLEMS = sorted(p for p in (ROOT / "problems").rglob("*.yaml") if "kind: network" in p.read_text())
+
+
+@pytest.mark.parametrize("path", NETWORK_PROBLEMS, ids=lambda p: p.stem)
+def test_a_kinds_answers_alone_are_the_answers_it_presents(path):
+    """`Kind.answers_at` (what a mistake's replay asks for) is `present`'s answers, on every
+    network problem of the bank, at the right values and at a mistake's."""
+    problem = load(path)
+    solution = problem.kind.solve(problem.spec, problem.name)
+    assert problem.kind.answers is not None
+    for values in (solution.values, mistakes.BIAS_DROPPED.replay(problem.kind, problem)):
+        presented = problem.kind.present(problem.spec, solution.derivation, dict(values)).answers
+        alone = problem.kind.answers_at(problem.spec, solution.derivation, dict(values))
+        assert [(a.name, a.key) for a in alone] == [(a.name, a.key) for a in presented] and alone
+        for a, b in zip(alone, presented):
+            np.testing.assert_array_equal(a.value, b.value)
+
+
 def test_the_relu_mask_mistake_replays_the_backward_pass_without_the_mask():
     problem = load(ROOT / "problems/relu-networks/s1-one-hidden-unit.yaml")
     solution = problem.kind.solve(problem.spec, problem.name)

@@ -23,12 +23,12 @@ from ... import mistakes as M
 from ...kind import Kind
 from .constraints import CONSTRAINTS
 from .derive import derive
-from .present import present
+from .present import answers, present
 from .reference import reference
 from .spec import Spec, check, given_values, structure
 
 KIND = Kind("network", Spec, structure, derive, given_values, present, reference, Path(__file__).parent,
-            check=check, constraints=CONSTRAINTS, counts_from_zero=True,
+            check=check, constraints=CONSTRAINTS, counts_from_zero=True, answers=answers,
             mistakes=(M.RELU_MASK_FORGOTTEN, M.BIAS_DROPPED, M.KINK_SIDE_WRONG, M.LEAKY_SLOPE_DROPPED,
                       M.ELU_DERIVATIVE_AS_FUNCTION, M.LOG_BASE_10, M.LOSS_SIGN_DROPPED, M.JACOBIAN_DIAGONAL_ONLY,
                       M.SOFTMAX_SIGMOID_CONFUSED, M.SQUARED_LOSS_HALF_CONFUSED, M.SUM_FOR_MEAN,

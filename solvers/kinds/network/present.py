@@ -26,6 +26,11 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
                  _answers(spec, s, derivation, values), closing)
 
 
+def answers(spec: Spec, derivation: Derivation, values) -> list[Answer]:
+    """The answers `present` gives, alone (no diagram laid out)."""
+    return _answers(spec, structure(spec), derivation, values)
+
+
 def _givens(spec: Spec, s: Structure, derivation: Derivation) -> list[Item]:
     q = derivation.quantities
     items = [Item("input", {"symbol": q["x"].symbol, "value": q["x"].symbol, "batch": s.batch,
