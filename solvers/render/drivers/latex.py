@@ -6,6 +6,7 @@ by the page numbers LaTeX records into variants/<id>/ (with pikepdf).
 """
 from __future__ import annotations
 
+import re
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -35,26 +36,21 @@ BYPRODUCTS = ("*.aux", "*.log", "*.fls", "*.fdb_latexmk", "*.pages")
 LIGATURES = {("-", "-"), (",", ","), ("'", "'")}
 """Pairs of characters pdflatex would join (–, „, ”); an empty group keeps them apart (` is
 written as itself, so `` and !` do not join either; a lone ' stays a typographic apostrophe)."""
+ESCAPES = {**{c: r"\ensuremath{" + command + "}" for c, command in UNICODE_TEXT.items()},
+           **TYPOGRAPHY, **LATEX_SPECIALS, **EXACT}  # later tables win, as they are tried first
+_ESCAPED = re.compile("|".join(f"{re.escape(first)}(?={re.escape(second)})" for first, second in sorted(LIGATURES))
+                      + "|[" + "".join(re.escape(c) for c in ESCAPES) + "]")
 
 
 def latex_escape(text: str) -> str:
     """Plain text as LaTeX that prints that text: nothing in it is a command and no two
     characters join into a ligature."""
-    out = []
-    for c, after in zip(text, text[1:] + " "):
-        if (c, after) in LIGATURES:
-            out.append(c + "{}")
-        elif c in EXACT:
-            out.append(EXACT[c])
-        elif c in LATEX_SPECIALS:
-            out.append(LATEX_SPECIALS[c])
-        elif c in UNICODE_TEXT:
-            out.append(r"\ensuremath{" + UNICODE_TEXT[c] + "}")
-        elif c in TYPOGRAPHY:
-            out.append(TYPOGRAPHY[c])
-        else:
-            out.append(c)
-    return "".join(out)
+    return _ESCAPED.sub(_escaped, text)
+
+
+def _escaped(match: re.Match) -> str:
+    c = match.group(0)
+    return ESCAPES.get(c, c + "{}")  # a character that is no escape matched as a ligature's first
 
 
 def _text(text: str, style: markup.Style) -> str:
