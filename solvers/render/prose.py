@@ -305,11 +305,16 @@ def _templates(env: jinja2.Environment, what: str) -> list[str]:
 
 def _macros(env: jinja2.Environment, name: str) -> frozenset[str]:
     """The public macros a prose file defines (none if the file does not exist)."""
-    try:
-        source = env.loader.get_source(env, name)[0]
-    except jinja2.TemplateNotFound:
-        return frozenset()
-    return _macro_names(env, source)
+    source = _sources(env).get(name)
+    return frozenset() if source is None else _macro_names(env, source)
+
+
+@lru_cache(maxsize=None)
+def _sources(env: jinja2.Environment) -> dict[str, str]:
+    """Every prose file of an environment and its text, read once per process as the
+    environment is made once (`_environment`: its macros checked once); in a sorted order."""
+    return {f"{prefix}/{name}": loader.get_source(env, name)[0]
+            for prefix, loader in sorted(env.loader.mapping.items()) for name in loader.list_templates()}
 
 
 MACROS = "prose-macros"  # solvers.cache's shelf of the macro names of a prose file's source
@@ -338,10 +343,13 @@ def drawn_from(env: jinja2.Environment, fields: str) -> str:
     its fields but its text (`verify.fields_without_prose`: a figure never shows the text) and the
     prose templates of its kind, which may make figures."""
     digest = hashlib.sha256(fields.encode())
-    for prefix, loader in sorted(env.loader.mapping.items()):
-        for name in loader.list_templates():
-            digest.update(f"\0{prefix}/{name}\0{loader.get_source(env, name)[0]}".encode())
+    digest.update(_templates_text(env))
     return digest.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _templates_text(env: jinja2.Environment) -> bytes:
+    return "".join(f"\0{name}\0{source}" for name, source in _sources(env).items()).encode()
 
 
 def prepare(solution: Solution, figure_prefix: str = "fig", number: int = 1, fields: str = "") -> RenderedProblem:
