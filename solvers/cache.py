@@ -1,6 +1,7 @@
-"""A content-addressed cache of results that are slow to recompute: torch's reference values,
-the Python source SymPy's lambdify generates, matplotlib's figures (PDF and SVG files) and
-the MathML of formulas, and (`compiled_templates`) the Jinja templates compiled.
+"""A content-addressed cache of results that are slow to recompute: derivations (as data,
+`solvers.codec`), torch's reference values, the Python source SymPy's lambdify generates,
+matplotlib's figures (PDF and SVG files) and the MathML of formulas, and
+(`compiled_templates`) the Jinja templates compiled.
 
 Every entry is a JSON file named by a SHA-256 key of what it was computed from: the exact
 inputs, plus the *fingerprint* of the code that computed it (the source of every module of

@@ -19,6 +19,7 @@ from typing import Any, Callable, Generic, Hashable, Mapping, TypeVar
 
 import numpy as np
 
+from .codec import remembered
 from .core import Constraint, FieldError, SpecBase
 from .derivation import Derivation, Evaluator
 from .solution import Answer, Item, Solution, with_tolerances
@@ -110,5 +111,5 @@ def _check_finite(derivation: Derivation, values: Values) -> None:
 @lru_cache(maxsize=512)
 def _compiled(kind: Kind, structure: Hashable) -> tuple[Derivation, Evaluator]:
     with timed("derivation"):
-        derivation = kind.derive(structure)
+        derivation = remembered(kind.name, structure, kind.derive)
         return derivation, derivation.compile()
