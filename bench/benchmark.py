@@ -125,12 +125,21 @@ def variants_benchmark() -> None:
     print("  (for comparison: R/exams needs about 39 s for 100 such PDFs on these machines; target < 15 s)")
 
 
-def first_solve_in_fresh_process() -> float:
+def first_solve_in_fresh_process(cache_folder: str = "off") -> float:
     """Milliseconds of the first solve in a new Python process (imports excluded): derivation
-    cold, plus SymPy's one-time set-up that the first problem of any build pays."""
+    cold, plus SymPy's one-time set-up that the first problem of any build pays; with a
+    cache folder that an earlier process filled, the derivation is read instead."""
     result = subprocess.run([sys.executable, "-c", FIRST_SOLVE, str(REPO), str(ONE_PROBLEM)],
-                            capture_output=True, text=True, check=True)
+                            capture_output=True, text=True, check=True, env={**os.environ, cache.VARIABLE: cache_folder})
     return float(result.stdout) * 1e3
+
+
+def first_solve_stored() -> float:
+    """`first_solve_in_fresh_process` with the derivation (and its lambdified steps) stored by
+    the process before."""
+    with tempfile.TemporaryDirectory(prefix="bench-stored-") as folder:
+        first_solve_in_fresh_process(folder)
+        return first_solve_in_fresh_process(folder)
 
 
 def derive_once() -> tuple[float, float, float]:
@@ -291,6 +300,8 @@ def main() -> int:
     print(f"3. Derive once, re-evaluate ({name})", flush=True)
     _line("first, new proc", first_solve_in_fresh_process(), "ms",
           "first load + solve in a fresh process: derivation cold + SymPy one-time set-up")
+    _line("first, stored", first_solve_stored(), "ms",
+          "the same, the derivation stored by an earlier process (solvers.codec): rebuilt, not derived")
     first, later, reference = derive_once()
     _line("first solve", first, "ms", "derivation cold for this structure (after the build: SymPy warmed up)")
     _line("later solves", later, "ms", f"mean of {SOLVES}, derivation cached: evaluation and answers only")

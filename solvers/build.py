@@ -24,7 +24,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from tqdm import tqdm
 
@@ -302,11 +302,13 @@ def _render_job(index: int) -> RenderedVariant:
     return _render_variant(_JOBS[index])
 
 
-def _render_all(jobs: list, jobs_at_once: int) -> list[RenderedVariant]:
-    """Every variant solved, verified and rendered, on `jobs_at_once` processes."""
+def _render_all(jobs: list, jobs_at_once: int) -> Iterator[RenderedVariant]:
+    """Every variant solved, verified and rendered, on `jobs_at_once` processes: each as soon
+    as it and those before it are done, in order."""
     progress = dict(total=len(jobs), desc="variants", unit="variant", disable=len(jobs) < 10 or None)
     if len(jobs) < 4 or jobs_at_once < 2:
-        return [_render_variant(job) for job in tqdm(jobs, **progress)]
+        yield from (_render_variant(job) for job in tqdm(jobs, **progress))
+        return
     _JOBS[:] = jobs
     # torch's intra-op thread pool does not survive fork: a child that inherits a pool the
     # parent has used hangs at its first torch call. Our tensors are tiny; one thread it is.
@@ -317,7 +319,7 @@ def _render_all(jobs: list, jobs_at_once: int) -> list[RenderedVariant]:
     try:
         # Ctrl-C reaches the parent alone, which stops the workers (no traceback from each).
         with multiprocessing.get_context("fork").Pool(jobs_at_once, signal.signal, (signal.SIGINT, signal.SIG_IGN)) as pool:
-            return list(tqdm(pool.imap(_render_job, range(len(jobs)), chunksize=4), **progress))
+            yield from tqdm(pool.imap(_render_job, range(len(jobs)), chunksize=4), **progress)
     finally:
         _JOBS.clear()
 
@@ -354,22 +356,32 @@ def build(paths: list[str | Path], out: str | Path, variants: list[Variant] | No
     output.check(out, read, [s.name for s in sets])
     work = [(problem_set, templates, v, formats)
             for problem_set, templates in ((s, templates_of(s)) for s in sets) for v in variants]
-    rendered = iter(_render_all(work, jobs))  # every variant of every set, in this order
-    report = BuildReport([(problem_set, [next(rendered) for _ in variants]) for problem_set in sets])
-    out.mkdir(parents=True, exist_ok=True)
-    output.remove_stale(out)
-    staging = Path(tempfile.mkdtemp(prefix=output.STAGING, dir=out))
+    rendered = _render_all(work, jobs)  # every variant of every set, in this order
+    report, staging, pending = BuildReport([]), None, {name: [] for name in formats}
+    made_out = not out.exists()
     try:
-        pending: dict[str, list] = {name: [] for name in formats}
-        for name in formats:
-            DRIVERS[name].begin(jobs)
-        for problem_set, rendered in report.sets:
-            for name, work in write_set(rendered, staging / problem_set.name, formats).items():
+        for problem_set in sets:  # each set written (its PDFs compiling) while the next ones render
+            report.sets.append((problem_set, [next(rendered) for _ in variants]))
+            if staging is None:
+                out.mkdir(parents=True, exist_ok=True)
+                output.remove_stale(out)
+                staging = Path(tempfile.mkdtemp(prefix=output.STAGING, dir=out))
+                for name in formats:
+                    DRIVERS[name].begin(jobs)
+            for name, work in write_set(report.sets[-1][1], staging / problem_set.name, formats).items():
                 pending[name] += work
         for name in formats:
             DRIVERS[name].finish(pending[name], jobs)
         for problem_set, _ in report.sets:
             output.replace(staging / problem_set.name, out / problem_set.name)
+    except BaseException:
+        rendered.close()  # the workers stopped
+        for name in formats:
+            DRIVERS[name].abandon()
+        raise
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if made_out and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a build that failed leaves no output folder it made
     return report

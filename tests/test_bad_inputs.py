@@ -309,6 +309,30 @@ def test_failed_build_leaves_previous_output_untouched(tmp_path):
     assert (previous / "marker.txt").read_text(encoding="utf-8") == "previous build"
 
 
+def test_a_set_failing_after_earlier_sets_were_written_leaves_no_output(tmp_path, monkeypatch):
+    """Each set is written (its PDFs compiling) as soon as it is rendered; a later set that
+    fails stops that work, and the build leaves no output folder and no staging behind."""
+    for name in ("a-first", "b-second"):
+        (tmp_path / "problems" / name).mkdir(parents=True)
+        (tmp_path / "problems" / name / "q.yaml").write_text(
+            (ROOT / "problems/convolution-shapes/q1-output-size.yaml").read_text(), encoding="utf-8")
+    out, render, seen = tmp_path / "out", build._render_variant, []
+
+    def second_fails(job):
+        if job[0].name == "b-second":
+            seen.extend(out.glob(".staging-*/a-first/solutions.tex"))  # the first set, written already
+            raise build.VerificationError("b-second: a value disagrees with torch")
+        return render(job)
+    monkeypatch.setattr(build, "_render_variant", second_fails)
+    with pytest.raises(build.VerificationError):
+        build.build([tmp_path / "problems"], out, jobs=1)
+    assert len(seen) == 1 and not out.exists()
+    monkeypatch.setattr(build, "_render_variant", render)
+    build.build([tmp_path / "problems"], out, jobs=1)  # nothing of the failed build in the way
+    assert sorted(p.name for p in out.iterdir()) == ["a-first", "b-second"]
+    assert (out / "b-second" / "solutions.pdf").read_bytes().startswith(b"%PDF")
+
+
 BATCH = {("network", "input"): DELETE, ("network", "inputs"): [[5, 7, 4, 3, 2], [1, 0, 1, 0, 1]],
          ("loss", "target"): DELETE, ("loss", "targets"): [2, 0]}
 

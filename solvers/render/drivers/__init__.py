@@ -5,8 +5,9 @@ Every driver sees the same `Document`s (one per variant of a sheet: its problems
 markup, its answers as data) and does three things: `render` one document in a worker
 process (text and bytes only: what it returns crosses the process boundary), `write` a
 sheet's rendered documents into the sheet's output folder (returning what still needs
-`finish`ing; work may start in the background, set up by `begin`), and `finish` everything
-written, for all sheets at once (waiting for the PDFs to compile).
+`finish`ing; work may start in the background, set up by `begin`, while later sheets are
+still rendering), and `finish` everything written, for all sheets at once (waiting for the
+PDFs to compile); a build that fails tells each driver to `abandon` its background work.
 A sheet without variants gets every file in its folder; with variants each variant's own
 files go to variants/<id>/ (`Driver.own_folder`), and a driver may add combined files.
 Add a format by adding a module here with its templates in templates/<name>/, and a line
@@ -58,6 +59,9 @@ class Driver:
 
     def finish(self, pending: list[Any], jobs: int) -> None:
         """Complete what `write` left for every sheet (e.g. compile), `jobs` at a time."""
+
+    def abandon(self) -> None:
+        """Stop the background work of a build that failed, before its files are removed."""
 
     @staticmethod
     def figures(document: Document, draw: Callable) -> dict[str, Any]:

@@ -127,6 +127,10 @@ class Latex(Driver):
         self._shut_down()
         self._compiler = ThreadPoolExecutor(max_workers=jobs)
 
+    def abandon(self) -> None:
+        """Documents not yet compiling are dropped; those compiling are waited for."""
+        self._shut_down()
+
     def _shut_down(self) -> None:
         if getattr(self, "_compiler", None) is not None:
             self._compiler.shutdown(wait=True, cancel_futures=True)
