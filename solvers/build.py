@@ -28,7 +28,7 @@ from typing import Any, Iterator
 
 from tqdm import tqdm
 
-from . import output
+from . import output, timing
 from . import problem as P
 from . import variants as V
 from .characters import untypesettable
@@ -298,8 +298,9 @@ def _render_variant(job: tuple[ProblemSet, list[V.Template], Variant, list[str]]
 _JOBS: list = []  # the work of one _render_all, inherited by forked workers (kinds hold closures)
 
 
-def _render_job(index: int) -> RenderedVariant:
-    return _render_variant(_JOBS[index])
+def _render_job(index: int) -> tuple[RenderedVariant, tuple[dict, dict]]:
+    """One variant rendered in a worker, and the time its stages took there."""
+    return timing.taken(lambda: _render_variant(_JOBS[index]))
 
 
 def _render_all(jobs: list, jobs_at_once: int) -> Iterator[RenderedVariant]:
@@ -319,7 +320,9 @@ def _render_all(jobs: list, jobs_at_once: int) -> Iterator[RenderedVariant]:
     try:
         # Ctrl-C reaches the parent alone, which stops the workers (no traceback from each).
         with multiprocessing.get_context("fork").Pool(jobs_at_once, signal.signal, (signal.SIGINT, signal.SIG_IGN)) as pool:
-            yield from tqdm(pool.imap(_render_job, range(len(jobs)), chunksize=4), **progress)
+            for rendered, gained in tqdm(pool.imap(_render_job, range(len(jobs)), chunksize=4), **progress):
+                timing.add(gained)
+                yield rendered
     finally:
         _JOBS.clear()
 

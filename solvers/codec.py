@@ -47,21 +47,21 @@ def remembered(kind: str, structure: Hashable, derive: Callable[[Hashable], Deri
         return derive(structure)
     try:
         entry = cache.key(SHELF, kind, json.dumps(encode(structure), separators=(",", ":")))
-    except Unencodable:
+    except (Unencodable, RecursionError):
         return derive(structure)
     stored = cache.load(SHELF, entry)
     if stored is not None:
         try:
             found = decode(stored)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
-            found = None
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, RecursionError):
+            found = None  # a damaged or foreign entry: derived again
         if isinstance(found, Derivation):
             return found
     derivation = derive(structure)
     try:
         cache.store(SHELF, entry, encode(derivation))
-    except Unencodable:
-        pass
+    except (Unencodable, RecursionError):
+        pass  # not stored: derived again by the next process
     return derivation
 
 

@@ -1,4 +1,5 @@
-"""Where the time goes: named stopwatches that the benchmark reads."""
+"""Where the time goes: named stopwatches that the benchmark reads (a worker process's are
+handed back with its results and added to the parent's: `taken`, `add`)."""
 from __future__ import annotations
 
 import time
@@ -23,3 +24,16 @@ def timed(stage: str):
 def reset() -> None:
     SECONDS.clear()
     COUNTS.clear()
+
+
+def taken(block) -> tuple[dict, dict]:
+    """Run `block()`; its result and the (seconds, counts) the stopwatches gained meanwhile."""
+    seconds, counts = Counter(SECONDS), Counter(COUNTS)
+    result = block()
+    return result, (dict(SECONDS - seconds), dict(COUNTS - counts))
+
+
+def add(gained: tuple[dict, dict]) -> None:
+    """Add what another process's stopwatches gained (`taken`)."""
+    SECONDS.update(gained[0])
+    COUNTS.update(gained[1])

@@ -11,7 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from solvers import build, lock, mistakes, variants
+from solvers import build, lock, mistakes, timing, variants
 from solvers.derivation import Evaluator
 from solvers.problem import ProblemError
 from solvers.randomize import sample, seed_for_student
@@ -221,3 +221,13 @@ def test_a_variant_that_fails_verification_stops_the_build_with_its_seed(tmp_pat
     with pytest.raises(VerificationError, match=r"L: ours .*\n.*variant seed-4, seed 4: rebuild it with --seed 4"):
         build.build([SHEET], tmp_path / "out", build.plan(4, 2))
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_the_stage_times_of_worker_processes_reach_the_parent(tmp_path):
+    """Variants rendered on two processes: every problem of every variant verified there is
+    counted here (the benchmark's breakdown reads these stopwatches)."""
+    timing.reset()
+    report = build.build([SHEET], tmp_path / "out", build.plan(1, 4), jobs=2, formats=["answers"])
+    assert len(report.sets[0][1]) == 4
+    assert timing.COUNTS["verification"] == 4 * 2 and timing.COUNTS["rendering"] >= 4
+    assert timing.SECONDS["verification"] > 0 and timing.SECONDS["evaluation"] > 0
