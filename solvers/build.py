@@ -373,6 +373,7 @@ def build(paths: list[str | Path], out: str | Path, variants: list[Variant] | No
                     DRIVERS[name].begin(jobs)
             for name, work in write_set(report.sets[-1][1], staging / problem_set.name, formats).items():
                 pending[name] += work
+        rendered.close()  # every variant is in: the workers stop while the PDFs compile
         for name in formats:
             DRIVERS[name].finish(pending[name], jobs)
         for problem_set, _ in report.sets:

@@ -3,8 +3,8 @@ new process finds the derivation of a structure it has seen in `solvers.cache` i
 deriving it again with SymPy.
 
 Decoding rebuilds exactly the objects that were encoded, without evaluating anything: a SymPy
-node is put together from its stored arguments (`Add(*args, evaluate=False)`, ...), so the
-tree is the one derived, node for node. Only what is listed here is encoded, and only that is
+node is put together from its stored arguments (`Add._from_args(args)`,
+`Pow(*args, evaluate=False)`, ...), so the tree is the one derived, node for node. Only what is listed here is encoded, and only that is
 decoded: JSON values, tuples, frozensets, dicts, SymPy matrices, the dataclasses of this package, and the
 SymPy classes below (SymPy's own and this package's functions). Anything else makes `encode`
 raise `Unencodable` (that structure is simply derived each time) and `decode` raise
@@ -31,9 +31,10 @@ from .derivation import Derivation
 
 SHELF = "derivations"
 
-UNEVALUATED = (AssocOp, sympy.Pow, Relational, sympy.Function, sympy.Piecewise)  # rebuilt as cls(*args, evaluate=False)
+UNEVALUATED = (AssocOp, sympy.Pow, Relational, sympy.Function, sympy.Piecewise)  # rebuilt without evaluation
 AS_STORED = (ExprCondPair,)  # rebuilt from its arguments as they are (its constructor rewrites conditions)
 CONSTRUCTED = (Indexed, IndexedBase)  # rebuilt by their constructor (they keep more than their arguments)
+REBUILT = UNEVALUATED + AS_STORED + CONSTRUCTED
 
 
 class Unencodable(TypeError):
@@ -98,7 +99,7 @@ def _encode_sympy(value: sympy.Basic) -> Any:
         return {"F": [sign, int(mantissa), exponent, bits, value._prec]}
     if isinstance(kind, Singleton) and not value.args:
         return {"S": kind.__name__}
-    if issubclass(kind, UNEVALUATED + AS_STORED + CONSTRUCTED) and _allowed(kind):
+    if _rebuilt(kind):
         return {"b": _name(kind), "a": [encode(a) for a in value.args]}
     raise Unencodable(f"SymPy's {kind.__qualname__} is not stored")
 
@@ -133,11 +134,9 @@ def _dataclass(data: dict) -> Any:
 
 def _sympy_node(data: dict) -> sympy.Basic:
     kind = _resolve(data["b"])
-    if not (isinstance(kind, type) and issubclass(kind, UNEVALUATED + AS_STORED + CONSTRUCTED) and _allowed(kind)):
+    if not _rebuilt(kind):
         raise ValueError(f"{data['b']} is not a SymPy class this codec rebuilds")
-    args = [decode(a) for a in data["a"]]
-    if not all(isinstance(a, sympy.Basic) for a in args):
-        raise ValueError(f"{data['b']}: an argument is no SymPy object")
+    args = _sympy_objects(data["a"], f"{data['b']}: an argument")
     if issubclass(kind, AS_STORED):
         return sympy.Basic.__new__(kind, *args)
     if issubclass(kind, CONSTRUCTED):
@@ -160,7 +159,7 @@ def _singleton(data: dict) -> sympy.Basic:
 
 def _matrix(data: dict) -> sympy.MutableDenseMatrix:
     rows, cols, entries = data["m"]
-    return sympy.Matrix(rows, cols, [_basic(decode(e)) for e in entries])
+    return sympy.Matrix(rows, cols, _sympy_objects(entries, "a matrix entry"))
 
 
 @lru_cache(maxsize=4096)
@@ -168,10 +167,11 @@ def _symbol(name: str, assumptions: tuple[tuple[str, bool], ...]) -> sympy.Symbo
     return sympy.Symbol(name, **dict(assumptions))
 
 
-def _basic(value: Any) -> sympy.Basic:
-    if not isinstance(value, sympy.Basic):
-        raise ValueError("a matrix entry is no SymPy object")
-    return value
+def _sympy_objects(data: Any, what: str) -> list[sympy.Basic]:
+    values = [decode(v) for v in data]
+    if not all(isinstance(v, sympy.Basic) for v in values):
+        raise ValueError(f"{what} is no SymPy object")
+    return values
 
 
 DECODERS = {
@@ -210,6 +210,6 @@ def _ours(kind: type) -> bool:
     return kind.__module__ == "solvers" or kind.__module__.startswith("solvers.")
 
 
-def _allowed(kind: type) -> bool:
-    """A SymPy class of SymPy's own or of this package (a function such as sigmoid)."""
-    return _ours(kind) or kind.__module__.startswith("sympy.")
+def _rebuilt(kind: type) -> bool:
+    """A SymPy class listed here, of SymPy's own or of this package (a function such as sigmoid)."""
+    return issubclass(kind, REBUILT) and (_ours(kind) or kind.__module__.startswith("sympy."))

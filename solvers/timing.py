@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from contextlib import contextmanager
+from typing import Any, Callable
 
 SECONDS: Counter = Counter()
 COUNTS: Counter = Counter()
@@ -26,7 +27,7 @@ def reset() -> None:
     COUNTS.clear()
 
 
-def taken(block) -> tuple[dict, dict]:
+def taken(block: Callable[[], Any]) -> tuple[Any, tuple[dict, dict]]:
     """Run `block()`; its result and the (seconds, counts) the stopwatches gained meanwhile."""
     seconds, counts = Counter(SECONDS), Counter(COUNTS)
     result = block()

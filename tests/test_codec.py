@@ -38,10 +38,13 @@ def test_every_derivation_of_the_bank_comes_back_node_for_node(path):
 def test_sympy_leaves_keep_their_exact_form():
     x = sympy.Symbol("x", positive=True)
     values = [sympy.Float("0.1", 30), sympy.Rational(-7, 3), sympy.S.Half, sympy.pi, sympy.S.true,
-              sympy.Max(x, 0, evaluate=False), sympy.Piecewise((x, x > 0), (0, True)), sympy.Mul(2, x, evaluate=False)]
+              sympy.Max(x, 0, evaluate=False), sympy.And(x > 1, x < 2), sympy.Piecewise((x, x > 0), (0, True)),
+              sympy.Mul(2, x, evaluate=False)]
     for value in values:
         again = codec.decode(json.loads(json.dumps(codec.encode(value))))
         assert sympy.srepr(again) == sympy.srepr(value) and type(again) is type(value)
+        if hasattr(type(value), "make_args"):  # Max and And also keep their arguments as a set
+            assert type(value).make_args(again) == type(value).make_args(value)
     assert codec.decode(codec.encode(x))._assumptions_orig == {"positive": True}
 
 
