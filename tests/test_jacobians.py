@@ -2,10 +2,10 @@
 or a, derived as a product of local Jacobians and equal to torch.autograd.functional.jacobian."""
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_bad_inputs import BATCH, assert_error, load_error, mutated, write
-from test_properties import problems
+from test_properties import problems, well_conditioned
 
 from solvers.kinds import network
 from solvers.verify import mismatches
@@ -73,6 +73,7 @@ def test_every_jacobian_equals_torch(spec, data):
     changed = spec.model_dump()
     changed["ask"]["jacobians"] = [{"of": keys[j], "wrt": keys[i]}]
     spec, solution = solved(changed)
+    assume(well_conditioned(solution))  # as every property test of optimiser steps: no Adam step near eps
     reference = network.reference(spec)
     assert mismatches(solution.values, reference) == []
     key = f"d{keys[j]}_d{keys[i]}"
