@@ -270,6 +270,10 @@ def _line(label: str, value: float, unit: str, note: str = "") -> None:
 
 def main() -> int:
     os.environ[cache.VARIABLE] = "off"  # sections 1-4: the uncached pipeline; section 5 names its caches
+    # Fresh processes run as on a user's machine: Python writes bytecode and reuses it. (An
+    # environment with PYTHONDONTWRITEBYTECODE would compile this package in every process.)
+    if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+        print("(PYTHONDONTWRITEBYTECODE unset for this benchmark's processes: Python's default)")
     print(f"Benchmark of the problem bank {PROBLEMS.relative_to(REPO)}/ ({REPO})\n")
     try:
         print("1. make solutions, as a subprocess with OUT=<temporary folder>", flush=True)

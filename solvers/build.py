@@ -16,7 +16,6 @@ has been solved, verified and compiled, so a failed build leaves build/ as it wa
 from __future__ import annotations
 
 import csv
-import multiprocessing
 import re
 import shutil
 import signal
@@ -24,9 +23,8 @@ import sys
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
-from tqdm import tqdm
 
 from . import output, timing
 from . import problem as P
@@ -306,10 +304,10 @@ def _render_job(index: int) -> tuple[RenderedVariant, tuple[dict, dict]]:
 def _render_all(jobs: list, jobs_at_once: int) -> Iterator[RenderedVariant]:
     """Every variant solved, verified and rendered, on `jobs_at_once` processes: each as soon
     as it and those before it are done, in order."""
-    progress = dict(total=len(jobs), desc="variants", unit="variant", disable=len(jobs) < 10 or None)
     if len(jobs) < 4 or jobs_at_once < 2:
-        yield from (_render_variant(job) for job in tqdm(jobs, **progress))
+        yield from (_render_variant(job) for job in _progress(jobs, len(jobs)))
         return
+    import multiprocessing
     _JOBS[:] = jobs
     # torch's intra-op thread pool does not survive fork: a child that inherits a pool the
     # parent has used hangs at its first torch call. Our tensors are tiny; one thread it is.
@@ -320,11 +318,19 @@ def _render_all(jobs: list, jobs_at_once: int) -> Iterator[RenderedVariant]:
     try:
         # Ctrl-C reaches the parent alone, which stops the workers (no traceback from each).
         with multiprocessing.get_context("fork").Pool(jobs_at_once, signal.signal, (signal.SIGINT, signal.SIG_IGN)) as pool:
-            for rendered, gained in tqdm(pool.imap(_render_job, range(len(jobs)), chunksize=4), **progress):
+            for rendered, gained in _progress(pool.imap(_render_job, range(len(jobs)), chunksize=4), len(jobs)):
                 timing.add(gained)
                 yield rendered
     finally:
         _JOBS.clear()
+
+
+def _progress(items: Iterable, total: int) -> Iterable:
+    """`items`, with a progress bar on a terminal when there are ten or more."""
+    if total < 10:
+        return items
+    from tqdm import tqdm
+    return tqdm(items, total=total, desc="variants", unit="variant", disable=None)
 
 
 def write_set(rendered: list[RenderedVariant], folder: Path, formats: list[str]) -> dict[str, list]:
@@ -363,14 +369,14 @@ def build(paths: list[str | Path], out: str | Path, variants: list[Variant] | No
     report, staging, pending = BuildReport([]), None, {name: [] for name in formats}
     made_out = not out.exists()
     try:
+        for name in formats:
+            DRIVERS[name].begin(jobs, len(sets))
         for problem_set in sets:  # each set written (its PDFs compiling) while the next ones render
             report.sets.append((problem_set, [next(rendered) for _ in variants]))
             if staging is None:
                 out.mkdir(parents=True, exist_ok=True)
                 output.remove_stale(out)
                 staging = Path(tempfile.mkdtemp(prefix=output.STAGING, dir=out))
-                for name in formats:
-                    DRIVERS[name].begin(jobs)
             for name, work in write_set(report.sets[-1][1], staging / problem_set.name, formats).items():
                 pending[name] += work
         rendered.close()  # every variant is in: the workers stop while the PDFs compile

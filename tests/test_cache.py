@@ -283,3 +283,31 @@ def test_a_document_from_the_precompiled_preamble_is_the_same_document(tmp_path,
     monkeypatch.setenv("SOLVERS_CACHE", str(tmp_path / "cache"))
     assert pdf.compile_pdf(tmp_path / "with" / "doc.tex").exists()
     assert not formats[0].exists() or formats[0].read_bytes() != b"not a format"
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None or os.name != "posix", reason="needs TeX and /dev/stdin")
+def test_a_document_compiled_by_a_pdflatex_started_ahead_is_the_same_pdf(tmp_path, monkeypatch):
+    from solvers.render import pdf
+    monkeypatch.setenv("SOLVERS_CACHE", str(tmp_path / "cache"))
+    head = [r"\documentclass{article}", r"\usepackage{graphicx}"]
+    (tmp_path / "pic.tex").write_text("\n".join([*head, r"\begin{document}", "Picture", r"\end{document}", ""]))
+    picture = pdf.compile_pdf(tmp_path / "pic.tex").read_bytes()  # also makes the format the others start from
+    text = "\n".join([*head, r"\newwrite\pages\immediate\openout\pages=\jobname.pages", r"\begin{document}",
+                      r"Hello \jobname. \includegraphics[width=2cm]{figures/pic.pdf}", r"\end{document}", ""])
+    made = {}
+    for way in ("cold", "ahead"):
+        folder = tmp_path / way
+        (folder / "figures").mkdir(parents=True)
+        (folder / "figures" / "pic.pdf").write_bytes(picture)
+        (folder / "doc.tex").write_text(text)
+        if way == "ahead":
+            pdf.ahead.expect(["doc", "other"], 1)
+            (started,) = pdf.ahead._started  # one at a time, for the first document to come
+            assert started.name == "doc"
+        made[way] = pdf.compile_pdf(folder / "doc.tex").read_bytes()
+        assert (folder / "doc.pages").read_text() == "" and (folder / "doc.log").exists()
+    assert started.process.returncode == 0 and not started.folder.exists()
+    assert [s.name for s in pdf.ahead._started] == ["other"]  # the next one started as this one was taken
+    pdf.ahead.stop()
+    assert not pdf.ahead._started and pdf.ahead._coming == []
+    assert made["ahead"] == made["cold"] and b"/Subtype /Form" in made["ahead"]  # the figure is in it

@@ -50,8 +50,9 @@ class Driver:
         """What this format makes of one document, in the worker (must pickle)."""
         return None
 
-    def begin(self, jobs: int) -> None:
-        """Before a build writes anything: background work (compiling) may run `jobs` at once."""
+    def begin(self, jobs: int, sheets: int) -> None:
+        """Before a build renders anything: it will write `sheets` sheets, and background work
+        (compiling) may run `jobs` at once."""
 
     def write(self, rendered: list[tuple[Document, Any]], folder: Path) -> list[Any]:
         """Write one sheet's files into `folder`; returns work for `finish`."""

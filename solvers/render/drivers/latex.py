@@ -17,7 +17,7 @@ import jinja2
 
 from ...characters import TYPOGRAPHY, UNICODE_TEXT
 from .. import figures, markup
-from ..pdf import LatexError, compile_pdf
+from ..pdf import LatexError, ahead, compile_pdf
 from . import Document, Driver, templates
 
 LATEX_SPECIALS = {
@@ -121,11 +121,14 @@ class Latex(Driver):
         """The figures drawn as PDF; the document itself is written per sheet."""
         return {"figures": self.figures(document, figures.to_pdf), "problems": [replace(p, figures={}) for p in document.problems]}
 
-    def begin(self, jobs: int) -> None:
+    def begin(self, jobs: int, sheets: int) -> None:
         """Documents compile in the background as they are written, `jobs` at a time (a build
-        that failed before its `finish` left its compiler to this one, which waits for it)."""
+        that failed before its `finish` left its compiler to this one, which waits for it);
+        pdflatex starts ahead for the next few while they are still being rendered."""
         self._shut_down()
         self._compiler = ThreadPoolExecutor(max_workers=jobs)
+        if shutil.which("pdflatex") is not None:
+            ahead.expect([name for _ in range(sheets) for name in DOCUMENTS], jobs + 1)
 
     def abandon(self) -> None:
         """Documents not yet compiling are dropped; those compiling are waited for."""
@@ -135,6 +138,7 @@ class Latex(Driver):
         if getattr(self, "_compiler", None) is not None:
             self._compiler.shutdown(wait=True, cancel_futures=True)
             self._compiler = None
+        ahead.stop()
 
     def write(self, rendered: list[tuple[Document, Any]], folder: Path) -> list[Any]:
         for _, output in rendered:
@@ -158,7 +162,7 @@ class Latex(Driver):
                              f"`apt-get install -y --no-install-recommends {TEX_PACKAGES}`, or build other formats "
                              "with --formats html,markdown,answers")
         if getattr(self, "_compiler", None) is None:
-            self.begin(1)
+            self.begin(1, 0)
         return tex, self._compiler.submit(_compile_and_split, tex, documents)
 
     def finish(self, pending: list[Any], jobs: int) -> None:
