@@ -10,16 +10,18 @@ from pathlib import Path
 if __name__ == "__main__":  # importing makes many objects and next to no garbage: no collections meanwhile
     gc.disable()
 
-from . import build as B
-from . import lock as L
-from .problem import ProblemError
 from .grading import cli as grading_cli
 from .render.drivers import DEFAULT_FORMATS, DRIVERS
-from .render.markup import RenderError
-from .render.pdf import LatexError
-from .verify import VerificationError
 
-EXPECTED_ERRORS = (ProblemError, VerificationError, LatexError, RenderError, L.LockError)
+
+def expected_errors() -> tuple[type[Exception], ...]:
+    """The errors a build, check or lock reports as one message, not a traceback."""
+    from .lock import LockError
+    from .problem import ProblemError
+    from .render.markup import RenderError
+    from .render.pdf import LatexError
+    from .verify import VerificationError
+    return ProblemError, VerificationError, LatexError, RenderError, LockError
 
 
 def _variant_options(parser: argparse.ArgumentParser) -> None:
@@ -53,10 +55,28 @@ def _formats(text: str) -> list[str]:
     return names
 
 
-def _variants(args) -> list[B.Variant]:
+def _variants(args) -> list:
+    from . import build as B
+    from .problem import ProblemError
     if args.variants is not None and args.roster is not None:
         raise ProblemError(args.roster, "", "give either --variants or --roster, not both")
     return B.plan(args.seed, args.variants, args.roster, args.salt)
+
+
+def _load(args) -> tuple:
+    """The build, check and lock commands' modules (SymPy, every kind): loaded once the command
+    line is read, while what can start without them does (pdflatex loading its format); after
+    `python -m solvers` paused collections for the imports, they resume without what the
+    imports made."""
+    if args.command in ("build", "watch"):
+        for name in args.formats or DEFAULT_FORMATS:
+            DRIVERS[name].warm_up(args.jobs)
+    from . import build as B
+    from . import lock as L
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+    return B, L, expected_errors()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(errors="backslashreplace")
     args = parser.parse_args(argv)
     if args.command == "grade":
+        gc.enable()
         return grading_cli.run(args)
     if args.command == "watch":
         return _watch(args)
@@ -93,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     """One build, check or lock; an expected error is one message and exit status 1."""
     start = time.perf_counter()
+    B, L, expected = _load(args)
     try:
         variants = _variants(args)
         if args.command in ("build", "watch"):
@@ -109,7 +131,7 @@ def _run(args) -> int:
             for path, count in L.write_locks(B.discover(args.paths), variants):
                 print(f"{path}: {count} variant(s) recorded")
             return 0
-    except EXPECTED_ERRORS as error:
+    except expected as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         return 1
     except OSError as error:  # a full disk, a folder that cannot be written
@@ -145,8 +167,6 @@ def _watch(args) -> int:
 
 
 if __name__ == "__main__":
-    gc.freeze()  # what the imports made is never garbage: later collections skip it
-    gc.enable()
     code = main()
     gc.freeze()  # the interpreter's collections at exit would walk every object SymPy made (0.1 s)
     sys.exit(code)

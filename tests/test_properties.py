@@ -142,4 +142,5 @@ def assert_derivation_reused(spec, other) -> None:
     after = _compiled.cache_info()
     assert network.structure(other) == network.structure(spec)
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)
+    assume(well_conditioned(solution))  # the new numbers, too: no Adam step near eps
     assert mismatches(solution.values, network.reference(other)) == []

@@ -50,6 +50,10 @@ class Driver:
         """What this format makes of one document, in the worker (must pickle)."""
         return None
 
+    def warm_up(self, jobs: int) -> None:
+        """As soon as the command line asks for this format, before any problem is loaded:
+        background work that needs nothing from the problems may start."""
+
     def begin(self, jobs: int, sheets: int) -> None:
         """Before a build renders anything: it will write `sheets` sheets, and background work
         (compiling) may run `jobs` at once."""

@@ -121,23 +121,33 @@ class Latex(Driver):
         """The figures drawn as PDF; the document itself is written per sheet."""
         return {"figures": self.figures(document, figures.to_pdf), "problems": [replace(p, figures={}) for p in document.problems]}
 
+    def warm_up(self, jobs: int) -> None:
+        """pdflatex starts ahead for a sheet's documents (`solvers.render.pdf.Ahead`)."""
+        self._start_ahead(jobs, 1)
+
     def begin(self, jobs: int, sheets: int) -> None:
         """Documents compile in the background as they are written, `jobs` at a time (a build
         that failed before its `finish` left its compiler to this one, which waits for it);
         pdflatex starts ahead for the next few while they are still being rendered."""
-        self._shut_down()
+        self._wait_for_compiler()
         self._compiler = ThreadPoolExecutor(max_workers=jobs)
-        if shutil.which("pdflatex") is not None:
-            ahead.expect([name for _ in range(sheets) for name in DOCUMENTS], jobs + 1)
+        self._start_ahead(jobs, sheets)
 
     def abandon(self) -> None:
         """Documents not yet compiling are dropped; those compiling are waited for."""
         self._shut_down()
 
-    def _shut_down(self) -> None:
+    def _start_ahead(self, jobs: int, sheets: int) -> None:
+        if shutil.which("pdflatex") is not None:
+            ahead.expect([name for _ in range(sheets) for name in DOCUMENTS], jobs + 1)
+
+    def _wait_for_compiler(self) -> None:
         if getattr(self, "_compiler", None) is not None:
             self._compiler.shutdown(wait=True, cancel_futures=True)
             self._compiler = None
+
+    def _shut_down(self) -> None:
+        self._wait_for_compiler()
         ahead.stop()
 
     def write(self, rendered: list[tuple[Document, Any]], folder: Path) -> list[Any]:
