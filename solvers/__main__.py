@@ -138,6 +138,9 @@ def _run(args) -> int:
         print(f"error: {error.filename or getattr(args, 'out', '')}: cannot be written or read ({error.strerror})",
               file=sys.stderr, flush=True)
         return 1
+    finally:  # what `warm_up` started for a build that failed before it began stops
+        for name in (args.formats or DEFAULT_FORMATS) if args.command in ("build", "watch") else []:
+            DRIVERS[name].abandon()
     problems = sum(len(names[0]) * len(names) for _, names in sets)
     verb = "checked" if args.command == "check" else f"built into {args.out}/"
     print(f"{len(sets)} set(s), {len(variants)} variant(s), {problems} problem(s), {values} values verified "

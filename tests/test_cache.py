@@ -311,3 +311,17 @@ def test_a_document_compiled_by_a_pdflatex_started_ahead_is_the_same_pdf(tmp_pat
     pdf.ahead.stop()
     assert not pdf.ahead._started and pdf.ahead._coming == []
     assert made["ahead"] == made["cold"] and b"/Subtype /Form" in made["ahead"]  # the figure is in it
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None or os.name != "posix", reason="needs TeX and /dev/stdin")
+def test_a_build_that_fails_before_it_begins_leaves_no_pdflatex_started_ahead(tmp_path, monkeypatch, capsys):
+    from solvers.__main__ import main
+    from solvers.render import pdf
+    monkeypatch.setenv("SOLVERS_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "doc.tex").write_text("\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}x\\end{document}\n")
+    pdf.compile_pdf(tmp_path / "doc.tex")  # a format to start from
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: nope\ntitle: Bad\n")
+    assert main(["build", str(bad), "--out", str(tmp_path / "out")]) == 1
+    assert "unknown problem kind" in capsys.readouterr().err
+    assert not pdf.ahead._started and not list((tmp_path / "cache" / pdf.SHELF).glob(".compiling-*"))

@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -142,6 +143,8 @@ class Ahead:
         with self._lock:
             self._coming, self._count = list(names), count if os.name == "posix" else 0
             self._format = _recent_format()
+            if self._format is not None:
+                _remove_abandoned(self._format.parent)
             self._top_up()
 
     def take(self, fmt: Path, name: str) -> Started | None:
@@ -182,6 +185,16 @@ class Ahead:
 
 
 ahead = Ahead()
+
+
+def _remove_abandoned(shelf: Path) -> None:
+    """Folders of processes whose build was killed (older than any run may take) are removed."""
+    for folder in shelf.glob(".compiling-*"):
+        try:
+            if time.time() - folder.stat().st_mtime > SECONDS:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _recent_format() -> Path | None:
