@@ -90,9 +90,8 @@ def _compile(tex: Path, fmt: Path | None, rest: str) -> subprocess.CompletedProc
 
 @dataclass
 class Started:
-    """A pdflatex process that has loaded `fmt` (or is loading it) in a folder of its own and
-    waits for the rest of document `name` on its standard input."""
-    fmt: Path
+    """A pdflatex process that has loaded a format (or is loading it) in a folder of its own
+    and waits for the rest of document `name` on its standard input."""
     name: str
     process: subprocess.Popen
     folder: Path
@@ -100,10 +99,14 @@ class Started:
     @classmethod
     def start(cls, fmt: Path, name: str) -> Started:
         folder = Path(tempfile.mkdtemp(prefix=".compiling-", dir=fmt.parent))
-        process = subprocess.Popen([*PDFLATEX, f"-fmt={fmt.with_suffix('')}", f"-jobname={name}", r"\input{/dev/stdin}"],
-                                   cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL, env={**os.environ, **ENV})
-        return cls(fmt, name, process, folder)
+        try:
+            process = subprocess.Popen([*PDFLATEX, f"-fmt={fmt.with_suffix('')}", f"-jobname={name}",
+                                        r"\input{/dev/stdin}"], cwd=folder, stdin=subprocess.PIPE,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **ENV})
+        except OSError:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return cls(name, process, folder)
 
     def finish(self, tex: Path, rest: str) -> subprocess.CompletedProcess:
         """Compile `rest` (which ends the document) as `tex`; the files it makes go beside `tex`."""
@@ -154,7 +157,7 @@ class Ahead:
                 self._coming.remove(name)
             if fmt != self._format:  # the format used last is not this build's
                 self._format = fmt
-                self._drop(lambda started: True)
+                self._stop_started()
             started = next((s for s in self._started if s.name == name), None)
             if started is not None:
                 self._started.remove(started)
@@ -165,12 +168,12 @@ class Ahead:
         """No more documents: every process still waiting ends."""
         with self._lock:
             self._coming = []
-            self._drop(lambda started: True)
+            self._stop_started()
 
-    def _drop(self, which) -> None:
-        for started in [s for s in self._started if which(s)]:
-            self._started.remove(started)
+    def _stop_started(self) -> None:
+        for started in self._started:
             started.stop()
+        self._started = []
 
     def _top_up(self) -> None:
         waiting = [s.name for s in self._started]
@@ -200,8 +203,11 @@ def _remove_abandoned(shelf: Path) -> None:
 def _recent_format() -> Path | None:
     """The format a document used last (formats are touched when used), if any."""
     root = C.folder()
-    formats = list((root / SHELF).glob("*.fmt")) if root is not None else []
-    return max(formats, key=lambda fmt: fmt.stat().st_mtime, default=None)
+    try:  # a format may be removed meanwhile (another build found it damaged)
+        used = [(fmt.stat().st_mtime, fmt) for fmt in (root / SHELF).glob("*.fmt")] if root is not None else []
+    except OSError:
+        return None
+    return max(used, default=(0, None))[1]
 
 
 def split_preamble(text: str) -> tuple[str, str]:
