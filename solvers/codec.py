@@ -41,9 +41,10 @@ class Unencodable(TypeError):
     """An object this codec does not store."""
 
 
-def remembered(kind: str, structure: Hashable, derive: Callable[[Hashable], Derivation]) -> Derivation:
-    """`derive(structure)`, or the derivation an earlier process stored for this `kind` and
-    `structure` (the key also covers this package's source and SymPy's version)."""
+def remembered(kind: str, structure: Hashable, derive: Callable[[Hashable], Any], expected: type = Derivation) -> Any:
+    """`derive(structure)`, or what an earlier process stored for this `kind` and `structure`
+    (the key also covers this package's source and SymPy's version); a stored entry that
+    decodes to no `expected` is derived again."""
     if cache.folder() is None:
         return derive(structure)
     try:
@@ -56,7 +57,7 @@ def remembered(kind: str, structure: Hashable, derive: Callable[[Hashable], Deri
             found = decode(stored)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError, ArithmeticError, RecursionError):
             found = None  # a damaged or foreign entry: derived again
-        if isinstance(found, Derivation):
+        if isinstance(found, expected):
             return found
     derivation = derive(structure)
     try:

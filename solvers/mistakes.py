@@ -1,16 +1,15 @@
 """The catalog of common mistakes: what a student does wrong, and what answers it gives.
 
-A `Mistake` is a documented rewrite of the correct method, written against the derivation
-as data, never against one kind: a step computed another way (`step`: Step → its mistaken
-expression, or None where the mistake does not touch it) and/or a given taken wrongly
-(`given`: quantity and value → the mistaken value, or None) and/or a value each step
-computes taken wrongly as it is used (`value`: quantity and value → the mistaken value, or
-None; e.g. rounded). Steps are chosen by their kind
-and facts, givens by `Quantity.role`; some rewrites change the SymPy functions a step uses
-(a Piecewise's kink side or branch, `floor`, `log`). Replaying a mistake evaluates the
-problem's own derivation with those rewrites, so one entry serves every kind whose
-derivation has such steps or givens; a kind lists the entries that apply to it in its
-`mistakes`.
+A `Mistake` is a documented rewrite of the correct method, written against the derivation as
+data, never against one kind: a step computed another way (`step`: Step → its mistaken
+expression, or None where the mistake does not touch it) and/or a given taken wrongly (`given`:
+quantity and value → the mistaken value, or None) and/or a value each step computes taken
+wrongly as it is used (`value`: likewise; e.g. rounded). Steps are chosen by their kind and
+facts, givens by `Quantity.role`; some rewrites change the SymPy functions a step uses (a
+Piecewise's kink side or branch, `floor`, `log`). Replaying a mistake evaluates the problem's
+own derivation with those rewrites (found once per structure and stored, as derivations are),
+so one entry serves every kind whose derivation has such steps or givens; a kind lists the
+entries that apply to it in its `mistakes`.
 
 The catalog is used three ways: `effects` gives, per problem, each mistake's wrong answers
 and the first step they differ in (written into the answer key, so that grading names the
@@ -29,6 +28,7 @@ import sympy
 
 from . import tolerance as T
 from .activations import sigmoid
+from .codec import remembered
 from .derivation import Evaluator, Quantity, Step, element_symbol
 from .solution import Answer, Solution
 
@@ -44,34 +44,39 @@ class Mistake:
     value: Callable[[Quantity, np.ndarray], np.ndarray | None] | None = None
     diagnostic: bool = False
 
-    def applies(self, solution: Solution) -> bool:
+    def applies(self, problem, solution: Solution) -> bool:
         """Whether the mistake changes anything in this solution's derivation."""
         derivation = solution.derivation
         if self.value is not None and derivation.steps:
             return True
-        return (self.step is not None and any(self.step(s) is not None for s in derivation.steps)) or (
+        return bool(self.step and _replayed(problem.kind, problem.kind.structure(problem.spec), self)[0]) or (
             self.given is not None and any(self.given(q, solution.values[q.key]) is not None
                                            for q in derivation.givens))
 
     def replay(self, kind, problem) -> dict[str, np.ndarray]:
         """The values a student making this mistake gets, under the correct values' keys."""
         structure = kind.structure(problem.spec)
-        evaluator = _replayed(kind, structure, self) if self.step else kind.compiled(structure)[1]
+        evaluator = _replayed(kind, structure, self)[1] if self.step else kind.compiled(structure)[1]
         givens = kind.given_values(problem.spec)
         if self.given:
             quantities = {q.key: q for q in evaluator.derivation.givens}
-            givens = {key: _or(self.given(quantities[key], value), value) if key in quantities else value
-                      for key, value in givens.items()}
+            wrong = {key: self.given(quantities[key], value) for key, value in givens.items() if key in quantities}
+            givens = {key: value if wrong.get(key) is None else wrong[key] for key, value in givens.items()}
         return evaluator.evaluate(givens, self.value) if self.value else evaluator.evaluate(givens)
 
 
-def _or(value, default):
-    return default if value is None else value
-
-
 @lru_cache(maxsize=256)
-def _replayed(kind, structure, mistake: Mistake) -> Evaluator:
-    return kind.compiled(structure)[0].replacing(mistake.step).compile()
+def _replayed(kind, structure, mistake: Mistake) -> tuple[dict[int, sympy.Matrix], Evaluator]:
+    """The steps the mistake computes another way (by their place in `Derivation.steps`: found
+    once per structure and stored, as the derivation is) and the derivation so replayed, compiled."""
+    derivation = kind.compiled(structure)[0]
+    rewrites = remembered(f"{kind.name} {mistake.name}", structure, lambda _: {
+        place: new for place, step in enumerate(derivation.steps) if (new := mistake.step(step)) is not None},
+        expected=dict)
+    if not rewrites:
+        return rewrites, kind.compiled(structure)[1]
+    replaced = {id(derivation.steps[place]): compute for place, compute in rewrites.items()}
+    return rewrites, derivation.replacing(lambda step: replaced.get(id(step))).compile()
 
 
 # -- choosing steps ------------------------------------------------------------------------------
@@ -385,7 +390,7 @@ def _plain(value: np.ndarray) -> Any:
 
 def effects(problem, solution: Solution) -> list[Effect]:
     """Every mistake of the problem's kind that applies to it and changes an answer."""
-    found = [effect(m, problem, solution) for m in problem.kind.mistakes if m.applies(solution)]
+    found = [effect(m, problem, solution) for m in problem.kind.mistakes if m.applies(problem, solution)]
     return [e for e in found if e is not None]
 
 
@@ -410,5 +415,5 @@ def undetected(problem, solution: Solution) -> list[Mistake]:
     """The diagnostic mistakes of the problem's kind that apply to it and would still give
     every right answer."""
     kind = problem.kind
-    return [m for m in kind.mistakes if m.diagnostic and m.applies(solution)
+    return [m for m in kind.mistakes if m.diagnostic and m.applies(problem, solution)
             and same_answers(solution, m.replay(kind, problem))]

@@ -77,7 +77,7 @@ def test_convolution_flips_the_filter_and_cross_correlation_does_not():
     assert not np.array_equal(flipped, plain)
     np.testing.assert_array_equal(solution.values["Fr"], np.rot90(np.array(spec.filter), 2))
     flip = mistakes.FILTER_FLIP_CONFUSED
-    assert flip in conv_values.KIND.mistakes and flip.applies(solution)
+    assert flip in conv_values.KIND.mistakes and flip.applies(loaded, solution)
     assert not mistakes.same_answers(solution, flip.replay(conv_values.KIND, loaded))
     assert mistakes.undetected(loaded, solution) == []
 

@@ -94,12 +94,12 @@ def test_the_solving_scaffolding_derives_once_per_structure():
 def test_bias_dropped_is_one_entry_that_rewrites_givens_by_role():
     problem = load(ROOT / "problems/relu-networks/s1-one-hidden-unit.yaml")
     solution = problem.kind.solve(problem.spec, problem.name)
-    assert mistakes.BIAS_DROPPED in network.KIND.mistakes and mistakes.BIAS_DROPPED.applies(solution)
+    assert mistakes.BIAS_DROPPED in network.KIND.mistakes and mistakes.BIAS_DROPPED.applies(problem, solution)
     replayed = mistakes.BIAS_DROPPED.replay(network.KIND, problem)
     # z1 = w1 x + b1 = -2·1 + 3 = 1 correctly; without the bias -2, and ReLU gives 0
     assert solution.values["z1"][0, 0] == 1 and replayed["z1"][0, 0] == -2 and replayed["a1"][0, 0] == 0
     unbiased = replace(problem, spec=problem.spec.model_copy(update={"biases": "ignore"}))
-    assert not mistakes.BIAS_DROPPED.applies(unbiased.kind.solve(unbiased.spec))
+    assert not mistakes.BIAS_DROPPED.applies(unbiased, unbiased.kind.solve(unbiased.spec))
 
 
 NETWORK_PROBLEMS = sorted(p for p in (ROOT / "problems").rglob("*.yaml") if "kind: network" in p.read_text())
