@@ -5,9 +5,9 @@ Our documents have no cross-references, so one pdflatex run is final; a second r
 LaTeX itself asks for one ("Rerun to get …"). Loading the packages is most of the time of a
 small document, so the lines up to the last `\\usepackage` are compiled once into a format
 (`pdflatex -ini … \\dump`) kept in `solvers.cache`'s folder under a hash of those lines and
-of the pdflatex version; each document then starts from the format and reads only the rest.
-A format that cannot be made (no cache folder, an error) means a run without one; the PDF is
-the same either way.
+of which pdflatex it is (its program file); each document then starts from the format and
+reads only the rest. A format that cannot be made (no cache folder, an error) means a run
+without one; the PDF is the same either way.
 
 Loading the format is itself most of what is left (about 80 ms of a 130 ms document), so a
 build says which documents it will compile (`ahead.expect`) and a few pdflatex processes start
@@ -268,11 +268,15 @@ def _run(command: list[str], folder: Path, what: str) -> subprocess.CompletedPro
 
 @cache
 def _version() -> str:
-    """pdflatex's version banner (a format is only good for the pdflatex that made it)."""
+    """Which pdflatex this is (a format is only good for the pdflatex that made it): its
+    program file, size and time, which an upgrade changes (no process to ask it)."""
+    found = shutil.which("pdflatex")
     try:
-        return subprocess.run(["pdflatex", "--version"], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.TimeoutExpired):
+        program = os.path.realpath(found) if found else ""
+        status = os.stat(program)
+    except OSError:
         return ""
+    return f"{program} {status.st_size} {status.st_mtime_ns}"
 
 
 def _log(tex: Path) -> str:
