@@ -32,6 +32,7 @@ class Problem:
 
 
 MOST_BYTES = 1_000_000  # a problem file is text a TA wrote
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the same values, 10x faster
 
 
 def read_yaml(path: Path) -> Any:
@@ -47,6 +48,10 @@ def read_yaml(path: Path) -> Any:
         raise ProblemError(path, "", f"cannot be read ({error.strerror})") from None
     except UnicodeDecodeError:
         raise ProblemError(path, "", "is not UTF-8 text") from None
+    try:
+        return yaml.load(text, Loader=_FAST_LOADER)
+    except (yaml.YAMLError, RecursionError):
+        pass  # libyaml's messages say less (no character named): the pure loader says what is wrong
     try:
         return yaml.safe_load(text)
     except RecursionError:
