@@ -85,17 +85,36 @@ def test_remembered_derives_once_and_then_reads(tmp_path, monkeypatch):
     assert codec.remembered("other kind", structure, derive) is derivation and len(calls) == 2  # the kind is in the key
 
 
+NODE = {"n": [["s", "x", []]], "v": {"r": 0}}
+
+
 @pytest.mark.parametrize("tampered", [
-    {"b": "os:system", "a": []}, {"b": "builtins:eval", "a": ["1"]}, {"c": "subprocess:Popen", "f": {}},
-    {"c": "pathlib:PurePath", "f": {}}, {"b": "sympy.core.symbol:Symbol", "a": []}, {"S": "__class__"},
-    {"b": "json:decoder.JSONDecoder", "a": []}, {"c": "solvers.derivation:Quantity", "f": {"key": "x"}},
-    {"b": "solvers.codec:_resolve", "a": []}, {"no such tag": 1}, {"b": "not_imported_module:Thing", "a": []},
-], ids=lambda t: json.dumps(t)[:40])
+    {"n": [["b", "os:system"]], "v": {"r": 0}}, {"n": [["s", "x", []], ["b", "builtins:eval", 0]], "v": {"r": 1}},
+    {"n": [], "v": {"c": "subprocess:Popen", "f": {}}}, {"n": [], "v": {"c": "pathlib:PurePath", "f": {}}},
+    {"n": [["b", "sympy.core.symbol:Symbol"]], "v": {"r": 0}}, {"n": [["S", "__class__"]], "v": {"r": 0}},
+    {"n": [["b", "json:decoder.JSONDecoder"]], "v": {"r": 0}},
+    {"n": [], "v": {"c": "solvers.derivation:Quantity", "f": {"key": "x"}}},
+    {"n": [["b", "solvers.codec:_resolve"]], "v": {"r": 0}}, {"n": [], "v": {"no such tag": 1}},
+    {"n": [["b", "not_imported_module:Thing"]], "v": {"r": 0}}, {"n": [["no such node"]], "v": 1},
+    {"n": [["b", "sympy.core.add:Add", 0]], "v": {"r": 0}},  # an argument that is not before it
+    {"n": [["s", "x", []]], "v": {"r": 1}}, {"n": [["s", "x", []]], "v": {"r": True}},
+    {"b": "os:system", "a": []}, {**NODE, "extra": 1},
+], ids=lambda t: json.dumps(t)[:48])
 def test_an_entry_naming_anything_else_is_refused(tampered):
+    assert codec.decode(NODE) == sympy.Symbol("x")  # the form these entries tamper with
     before = set(sys.modules)
     with pytest.raises(ValueError):
         codec.decode(tampered)
     assert set(sys.modules) == before  # nothing imported on an entry's word
+
+
+def test_a_subtree_shared_by_steps_is_stored_once():
+    x = sympy.Symbol("x", real=True)
+    shared = sympy.exp(x) + x ** 2
+    encoded = codec.encode([sympy.sin(shared), sympy.cos(shared), shared])
+    assert len(encoded["n"]) == 7  # x, 2, x**2, exp(x), the sum, sin, cos: each once
+    first, second, third = codec.decode(json.loads(json.dumps(encoded)))
+    assert first.args[0] is second.args[0] is third and third == shared  # shared again once decoded
 
 
 def test_a_corrupt_or_unencodable_derivation_is_derived_again(tmp_path, monkeypatch):
