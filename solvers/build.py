@@ -318,7 +318,10 @@ def _render_all(jobs: list, jobs_at_once: int) -> Iterator[RenderedVariant]:
     try:
         # Ctrl-C reaches the parent alone, which stops the workers (no traceback from each).
         with multiprocessing.get_context("fork").Pool(jobs_at_once, signal.signal, (signal.SIGINT, signal.SIG_IGN)) as pool:
-            for rendered, gained in _progress(pool.imap(_render_job, range(len(jobs)), chunksize=4), len(jobs)):
+            # Small chunks keep both processes busy to the end (one set may take seconds);
+            # many variants go a few at a time, to spare the messages between the processes.
+            chunk = max(1, len(jobs) // (jobs_at_once * 8))
+            for rendered, gained in _progress(pool.imap(_render_job, range(len(jobs)), chunksize=chunk), len(jobs)):
                 timing.add(gained)
                 yield rendered
     finally:

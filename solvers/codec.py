@@ -105,11 +105,12 @@ class _Table:
     arguments: ["s", name, assumptions] (a Symbol), ["q", p, q] (a Rational), ["F", sign,
     mantissa, exponent, bits, precision] (a Float), ["S", name] (a singleton), or
     ["b", class, argument, ...] (any other node, its arguments by their place in the table).
-    A subtree that a derivation shares (the same object in many steps) is stored once."""
+    Equal entries are one entry: a subtree the steps of a derivation share is stored once."""
 
     def __init__(self) -> None:
         self.entries: list[list] = []
         self._places: dict[int, int] = {}  # id of a node (alive in the value encoded) -> its place
+        self._entries: dict[str, int] = {}  # an entry, as JSON -> its place
 
     def index(self, node: Any) -> int:
         if not isinstance(node, sympy.Basic):
@@ -117,8 +118,10 @@ class _Table:
         place = self._places.get(id(node))
         if place is None:
             entry = self._entry(node)
-            place = self._places[id(node)] = len(self.entries)
-            self.entries.append(entry)
+            place = self._entries.setdefault(json.dumps(entry), len(self.entries))
+            if place == len(self.entries):
+                self.entries.append(entry)
+            self._places[id(node)] = place
         return place
 
     def _entry(self, node: sympy.Basic) -> list:

@@ -52,9 +52,42 @@ def test_every_set_has_its_four_outputs(bank):
     assert not list(out.glob(".staging-*"))
 
 
-def test_each_document_needs_one_pdflatex_run(bank):
+def test_each_sheet_of_a_bank_needs_one_pdflatex_run(bank):
+    """More sheets than processes: a sheet's questions, solutions and instructor key are one
+    run, cut apart, leaving nothing of the run behind."""
     out, names, counts = bank
-    assert counts["pdflatex runs"] == 3 * len(names)  # questions, solutions, instructor key
+    assert counts["pdflatex runs"] == len(names)
+    assert not list(out.glob("*/all-documents.*"))
+
+
+def test_a_document_compiled_with_its_sheets_others_reads_as_compiled_alone(bank, tmp_path):
+    out, _, _ = bank
+    timing.reset()
+    build.build([ROOT / "problems" / "softmax"], tmp_path)  # one sheet, two processes: a run per document
+    assert timing.COUNTS["pdflatex runs"] == 3
+    for name in ("questions.pdf", "solutions.pdf", "instructor-key.pdf"):
+        alone, together = tmp_path / "softmax" / name, out / "softmax" / name
+        assert pdf_text(together) == pdf_text(alone) and _pages(together) == _pages(alone) > 0
+
+
+def _pages(pdf: Path) -> int:
+    import pikepdf
+    with pikepdf.open(pdf) as document:
+        return len(document.pages)
+
+
+def test_an_error_in_a_sheet_compiled_in_one_run_names_its_document(tmp_path, monkeypatch):
+    from solvers.render.drivers import latex
+    written = latex.render_document
+
+    def broken(template, title, documents, instructor=False):
+        text = written(template, title, documents, instructor)
+        return text.replace(r"\end{document}", r"\nosuchcommand\end{document}") if instructor else text
+    monkeypatch.setattr(latex, "render_document", broken)
+    sheets = [ROOT / "problems" / name for name in ("softmax-network", "relu-networks", "loss-comparison")]
+    with pytest.raises(latex.LatexError, match=r"instructor-key\.tex: pdflatex failed: .*Undefined control sequence"):
+        build.build(sheets, tmp_path / "out", jobs=2)
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("folder, shown", [

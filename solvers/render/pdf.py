@@ -148,6 +148,13 @@ class Ahead:
             self._format = _recent_format()
             if self._format is not None:
                 _remove_abandoned(self._format.parent)
+            soon = self._coming[:self._count]
+            for started in list(self._started):  # started for documents that no longer come next
+                if started.name in soon:
+                    soon.remove(started.name)
+                else:
+                    self._started.remove(started)
+                    started.stop()
             self._top_up()
 
     def take(self, fmt: Path, name: str) -> Started | None:

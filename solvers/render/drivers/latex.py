@@ -2,7 +2,11 @@
 
 All variants of a sheet are one LaTeX document each (one pdflatex run for the whole class),
 compiled with pdflatex without shell escape (`solvers.render.pdf`), then split
-by the page numbers LaTeX records into variants/<id>/ (with pikepdf).
+by the page numbers LaTeX records into variants/<id>/ (with pikepdf). A build of more sheets
+than it compiles at once keeps its cores busy with sheets instead: each sheet's documents
+are then one run together (all-documents.tex, their bodies one after the other), cut into
+questions.pdf, solutions.pdf and instructor-key.pdf the same way, which spares two pdflatex
+starts per sheet (about 0.15 s of a small sheet's 0.5 s).
 """
 from __future__ import annotations
 
@@ -31,6 +35,8 @@ DOCUMENTS = {  # file name -> template, and whether it is for instructors
     "instructor-key": ("solutions.tex.j2", True)}
 TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk"
 BYPRODUCTS = ("*.aux", "*.log", "*.fls", "*.fdb_latexmk", "*.pages")
+TOGETHER = "all-documents"  # a sheet's documents compiled in one run; removed once cut apart
+BEGIN, END = "\\begin{document}\n", "\\end{document}"
 
 
 LIGATURES = {("-", "-"), (",", ","), ("'", "'")}
@@ -131,6 +137,7 @@ class Latex(Driver):
         pdflatex starts ahead for the next few while they are still being rendered."""
         self._wait_for_compiler()
         self._compiler = ThreadPoolExecutor(max_workers=jobs)
+        self._together = sheets > jobs
         self._start_ahead(jobs, sheets)
 
     def abandon(self) -> None:
@@ -139,7 +146,11 @@ class Latex(Driver):
 
     def _start_ahead(self, jobs: int, sheets: int) -> None:
         if shutil.which("pdflatex") is not None:
-            ahead.expect([name for _ in range(sheets) for name in DOCUMENTS], jobs + 1)
+            ahead.expect([name for _ in range(sheets) for name in self.documents()], jobs + 1)
+
+    def documents(self) -> list[str]:
+        """The documents (file names) one sheet compiles, in order."""
+        return [TOGETHER] if getattr(self, "_together", False) else list(DOCUMENTS)
 
     def _wait_for_compiler(self) -> None:
         if getattr(self, "_compiler", None) is not None:
@@ -156,16 +167,19 @@ class Latex(Driver):
                 (folder / "figures").mkdir(exist_ok=True)
                 (folder / "figures" / f"{name}.pdf").write_bytes(pdf)
         documents = [replace(d, problems=output["problems"]) for d, output in rendered]
-        pending = []
+        written = []
         for name, (template, instructor) in DOCUMENTS.items():
             tex = folder / f"{name}.tex"
             tex.write_text(render_document(template, documents[0].title, documents, instructor))
-            pending.append(self.compiling(tex, documents))
-        return pending
+            written.append(tex)
+        if getattr(self, "_together", False):
+            return [self.compiling(folder / f"{TOGETHER}.tex", documents, written)]
+        return [self.compiling(tex, documents) for tex in written]
 
-    def compiling(self, tex: Path, documents: list[Document]) -> tuple[Path, Future]:
+    def compiling(self, tex: Path, documents: list[Document], parts: list[Path] | None = None) -> tuple[Path, Future]:
         """`tex` compiled (and split into its variants) in the background, while the build
-        writes the other formats."""
+        writes the other formats; with `parts`, `tex` is those documents in one run, cut
+        into each."""
         missing = [tool for tool in ("latexmk", "pdflatex") if shutil.which(tool) is None]
         if missing:
             raise LatexError(f"{' and '.join(missing)} not found: PDFs need TeX. Install it with `make tex` (as root) or "
@@ -173,6 +187,8 @@ class Latex(Driver):
                              "with --formats html,markdown,answers")
         if getattr(self, "_compiler", None) is None:
             self.begin(1, 0)
+        if parts:
+            return tex, self._compiler.submit(_compile_together, tex, parts, documents)
         return tex, self._compiler.submit(_compile_and_split, tex, documents)
 
     def finish(self, pending: list[Any], jobs: int) -> None:
@@ -194,6 +210,40 @@ def _compile_and_split(tex: Path, documents: list[Document]) -> None:
         split_pdf(pdf, documents)
 
 
+def _compile_together(tex: Path, parts: list[Path], documents: list[Document]) -> None:
+    """`parts` (documents of one preamble) compiled as one document `tex` and cut into a PDF
+    each (and each variant's); if their preambles differ or the run fails, each is compiled
+    on its own (so that an error names the document at fault)."""
+    text = joined([part.read_text(encoding="utf-8") for part in parts])
+    try:
+        if text is not None:
+            tex.write_text(text, encoding="utf-8")
+            try:
+                pdf = compile_pdf(tex)
+            except LatexError:
+                pass
+            else:
+                _write_pieces(pdf, [piece for k, part in enumerate(parts)
+                                    for piece in _pieces(pdf, documents, k, len(parts), part.with_suffix(".pdf").name)])
+                return
+        for part in parts:
+            _compile_and_split(part, documents)
+    finally:
+        for made in tex.parent.glob(f"{TOGETHER}.*"):
+            made.unlink()
+
+
+def joined(texts: list[str]) -> str | None:
+    """LaTeX documents of the same preamble as one: the preamble, then each body in turn
+    (each variant of each starts a page of its own, `\\variantstart`); None if the preambles
+    differ."""
+    heads = {text[:text.find(BEGIN) + len(BEGIN)] for text in texts}
+    if len(heads) != 1 or any(BEGIN not in text or END not in text for text in texts):
+        return None
+    bodies = [text[text.find(BEGIN) + len(BEGIN):text.rfind(END)] for text in texts]
+    return heads.pop() + "".join(bodies) + END + "\n"
+
+
 def _compile(work: tuple[Path, list[Document]]) -> Path:
     tex, documents = work
     try:
@@ -211,14 +261,24 @@ def render_document(template: str, title: str, documents: list[Document], instru
 
 def split_pdf(pdf: Path, documents: list[Document]) -> None:
     """Cut a compiled all-variants PDF into variants/<id>/<same name>.pdf."""
-    _write_pieces(pdf, _pieces(pdf, documents))
+    _write_pieces(pdf, _pieces(pdf, documents, 0, 1, pdf.name))
 
 
-def _pieces(pdf: Path, documents: list[Document]) -> list[tuple[int, int | None, Path, str]]:
-    """(first page, page after the last or None for the end, file, title) of each variant."""
+def _pieces(pdf: Path, documents: list[Document], k: int, of: int, name: str) -> list[tuple[int, int | None, Path, str]]:
+    """(first page, page after the last or None for the end, file, title) of each variant of
+    document `name`, the `k`-th of the `of` documents compiled into `pdf` (and of the whole
+    document when there are several)."""
     starts = [int(line.split()[1]) for line in pdf.with_suffix(".pages").read_text().splitlines()]
-    return [(start, end, Driver.own_folder(pdf.parent, document) / pdf.name, f"{pdf.stem} {document.variant}")
-            for document, start, end in zip(documents, starts, starts[1:] + [None])]
+    count = len(documents)
+    if len(starts) != count * of:
+        raise LatexError(f"{documents[0].source}: {pdf.name} records {len(starts)} variants, expected {count * of}")
+    own, after = starts[k * count:(k + 1) * count], (starts[(k + 1) * count:] or [None])[0]
+    stem = Path(name).stem
+    pieces = [(own[0], after, pdf.with_name(name), stem)] if of > 1 else []
+    if documents[0].variant is not None:
+        pieces += [(start, end, Driver.own_folder(pdf.parent, document) / name, f"{stem} {document.variant}")
+                   for document, start, end in zip(documents, own, own[1:] + [after])]
+    return pieces
 
 
 def _write_pieces(pdf: Path, pieces: list[tuple[int, int | None, Path, str]]) -> None:

@@ -109,6 +109,9 @@ class Rubric(Latex):
     def render(self, document: Document) -> list[Problem]:
         return [problem_rubric(p, k) for p, k in zip(document.problems, document.answers)]
 
+    def documents(self) -> list[str]:
+        return ["rubric"]
+
     def write(self, rendered: list[tuple[Document, Any]], folder: Path) -> list[Any]:
         documents = [replace(d, problems=problems) for d, problems in rendered]
         tex = folder / "rubric.tex"
