@@ -30,7 +30,7 @@ LATEX_SPECIALS = {
     "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
 }
 EXACT = {"`": r"\textasciigrave{}"}
-DOCUMENTS = {  # file name -> template, and whether it is for instructors
+DOCUMENTS = {  # file name -> template, and whether it is for instructors; the shortest first
     "questions": ("questions.tex.j2", False), "solutions": ("solutions.tex.j2", False),
     "instructor-key": ("solutions.tex.j2", True)}
 TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-fonts-recommended latexmk"
@@ -167,14 +167,16 @@ class Latex(Driver):
                 (folder / "figures").mkdir(exist_ok=True)
                 (folder / "figures" / f"{name}.pdf").write_bytes(pdf)
         documents = [replace(d, problems=output["problems"]) for d, output in rendered]
-        written = []
-        for name, (template, instructor) in DOCUMENTS.items():
+        together = getattr(self, "_together", False)
+        written, pending = [], []
+        for name in DOCUMENTS if together else reversed(DOCUMENTS):  # alone: the longest first (ahead of the rest)
+            template, instructor = DOCUMENTS[name]
             tex = folder / f"{name}.tex"
             tex.write_text(render_document(template, documents[0].title, documents, instructor))
             written.append(tex)
-        if getattr(self, "_together", False):
-            return [self.compiling(folder / f"{TOGETHER}.tex", documents, written)]
-        return [self.compiling(tex, documents) for tex in written]
+            if not together:
+                pending.append(self.compiling(tex, documents))
+        return [self.compiling(folder / f"{TOGETHER}.tex", documents, written)] if together else pending
 
     def compiling(self, tex: Path, documents: list[Document], parts: list[Path] | None = None) -> tuple[Path, Future]:
         """`tex` compiled (and split into its variants) in the background, while the build
