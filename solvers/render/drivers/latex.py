@@ -122,6 +122,7 @@ LATEX = _environment()
 
 class Latex(Driver):
     name = "latex"
+    _together = False  # a sheet's documents in one run (`begin`)
 
     def render(self, document: Document) -> dict[str, Any]:
         """The figures drawn as PDF; the document itself is written per sheet."""
@@ -150,7 +151,7 @@ class Latex(Driver):
 
     def documents(self) -> list[str]:
         """The documents (file names) one sheet compiles, in order."""
-        return [TOGETHER] if getattr(self, "_together", False) else list(DOCUMENTS)
+        return [TOGETHER] if self._together else list(DOCUMENTS)
 
     def _wait_for_compiler(self) -> None:
         if getattr(self, "_compiler", None) is not None:
@@ -167,21 +168,20 @@ class Latex(Driver):
                 (folder / "figures").mkdir(exist_ok=True)
                 (folder / "figures" / f"{name}.pdf").write_bytes(pdf)
         documents = [replace(d, problems=output["problems"]) for d, output in rendered]
-        together = getattr(self, "_together", False)
-        written, pending = [], []
-        for name in DOCUMENTS if together else reversed(DOCUMENTS):  # alone: the longest first (ahead of the rest)
+        written, pending = {}, []
+        for name in DOCUMENTS if self._together else reversed(DOCUMENTS):  # alone: the longest first (ahead of the rest)
             template, instructor = DOCUMENTS[name]
             tex = folder / f"{name}.tex"
-            tex.write_text(render_document(template, documents[0].title, documents, instructor))
-            written.append(tex)
-            if not together:
+            written[tex] = render_document(template, documents[0].title, documents, instructor)
+            tex.write_text(written[tex])
+            if not self._together:
                 pending.append(self.compiling(tex, documents))
-        return [self.compiling(folder / f"{TOGETHER}.tex", documents, written)] if together else pending
+        return [self.compiling(folder / f"{TOGETHER}.tex", documents, written)] if self._together else pending
 
-    def compiling(self, tex: Path, documents: list[Document], parts: list[Path] | None = None) -> tuple[Path, Future]:
+    def compiling(self, tex: Path, documents: list[Document], parts: dict[Path, str] | None = None) -> tuple[Path, Future]:
         """`tex` compiled (and split into its variants) in the background, while the build
-        writes the other formats; with `parts`, `tex` is those documents in one run, cut
-        into each."""
+        writes the other formats; with `parts` (documents written, and their text), `tex` is
+        those documents in one run, cut into each."""
         missing = [tool for tool in ("latexmk", "pdflatex") if shutil.which(tool) is None]
         if missing:
             raise LatexError(f"{' and '.join(missing)} not found: PDFs need TeX. Install it with `make tex` (as root) or "
@@ -212,11 +212,11 @@ def _compile_and_split(tex: Path, documents: list[Document]) -> None:
         split_pdf(pdf, documents)
 
 
-def _compile_together(tex: Path, parts: list[Path], documents: list[Document]) -> None:
-    """`parts` (documents of one preamble) compiled as one document `tex` and cut into a PDF
-    each (and each variant's); if their preambles differ or the run fails, each is compiled
-    on its own (so that an error names the document at fault)."""
-    text = joined([part.read_text(encoding="utf-8") for part in parts])
+def _compile_together(tex: Path, parts: dict[Path, str], documents: list[Document]) -> None:
+    """`parts` (documents of one preamble, by file) compiled as one document `tex` and cut into
+    a PDF each (and each variant's); if their preambles differ or the run fails, each is
+    compiled on its own (so that an error names the document at fault)."""
+    text = joined(list(parts.values()))
     try:
         if text is not None:
             tex.write_text(text, encoding="utf-8")
@@ -225,8 +225,9 @@ def _compile_together(tex: Path, parts: list[Path], documents: list[Document]) -
             except LatexError:
                 pass
             else:
+                starts = _starts(pdf)
                 _write_pieces(pdf, [piece for k, part in enumerate(parts)
-                                    for piece in _pieces(pdf, documents, k, len(parts), part.with_suffix(".pdf").name)])
+                                    for piece in _pieces(pdf, starts, documents, k, len(parts), part.with_suffix(".pdf").name)])
                 return
         for part in parts:
             _compile_and_split(part, documents)
@@ -263,14 +264,19 @@ def render_document(template: str, title: str, documents: list[Document], instru
 
 def split_pdf(pdf: Path, documents: list[Document]) -> None:
     """Cut a compiled all-variants PDF into variants/<id>/<same name>.pdf."""
-    _write_pieces(pdf, _pieces(pdf, documents, 0, 1, pdf.name))
+    _write_pieces(pdf, _pieces(pdf, _starts(pdf), documents, 0, 1, pdf.name))
 
 
-def _pieces(pdf: Path, documents: list[Document], k: int, of: int, name: str) -> list[tuple[int, int | None, Path, str]]:
+def _starts(pdf: Path) -> list[int]:
+    """The first page of each variant compiled into `pdf`, as LaTeX recorded them."""
+    return [int(line.split()[1]) for line in pdf.with_suffix(".pages").read_text().splitlines()]
+
+
+def _pieces(pdf: Path, starts: list[int], documents: list[Document], k: int, of: int,
+            name: str) -> list[tuple[int, int | None, Path, str]]:
     """(first page, page after the last or None for the end, file, title) of each variant of
-    document `name`, the `k`-th of the `of` documents compiled into `pdf` (and of the whole
-    document when there are several)."""
-    starts = [int(line.split()[1]) for line in pdf.with_suffix(".pages").read_text().splitlines()]
+    document `name`, the `k`-th of the `of` documents compiled into `pdf` whose variants start
+    at `starts` (and of the whole document when there are several)."""
     count = len(documents)
     if len(starts) != count * of:
         raise LatexError(f"{documents[0].source}: {pdf.name} records {len(starts)} variants, expected {count * of}")
