@@ -1,7 +1,9 @@
 """PDF through LaTeX: questions.pdf and solutions.pdf of a sheet, figures as PDF files.
 
-All variants of a sheet are one LaTeX document each (one pdflatex run for the whole class),
-compiled with pdflatex without shell escape (`solvers.render.pdf`), then split
+All variants of a sheet are one LaTeX document each (one pdflatex run for the whole class):
+each variant's LaTeX is made in the worker that renders it, and a sheet's document is their
+bodies one after the other (`joined`). It is compiled with pdflatex without shell escape
+(`solvers.render.pdf`), then split
 by the page numbers LaTeX records into variants/<id>/ (with pikepdf). A build of more sheets
 than it compiles at once keeps its cores busy with sheets instead: each sheet's documents
 are then one run together (all-documents.tex, their bodies one after the other), cut into
@@ -13,7 +15,6 @@ from __future__ import annotations
 import re
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-fonts-recom
 BYPRODUCTS = ("*.aux", "*.log", "*.fls", "*.fdb_latexmk", "*.pages")
 TOGETHER = "all-documents"  # a sheet's documents compiled in one run; removed once cut apart
 BEGIN, END = "\\begin{document}\n", "\\end{document}"
+AHEAD = 1  # pdflatex processes started ahead beyond the build's jobs
 
 
 LIGATURES = {("-", "-"), (",", ","), ("'", "'")}
@@ -125,20 +127,25 @@ class Latex(Driver):
     _together = False  # a sheet's documents in one run (`begin`)
 
     def render(self, document: Document) -> dict[str, Any]:
-        """The figures drawn as PDF; the document itself is written per sheet."""
-        return {"figures": self.figures(document, figures.to_pdf), "problems": [replace(p, figures={}) for p in document.problems]}
+        """The figures drawn as PDF, and each document of this variant alone as LaTeX (a sheet's
+        document of all variants is their bodies one after the other, `joined`)."""
+        return {"figures": self.figures(document, figures.to_pdf),
+                "texts": {name: render_document(template, document.title, [document], instructor)
+                          for name, (template, instructor) in DOCUMENTS.items()}}
 
     def warm_up(self, jobs: int) -> None:
         """pdflatex starts ahead for a sheet's documents (`solvers.render.pdf.Ahead`)."""
         self._start_ahead(jobs, 1)
 
     def begin(self, jobs: int, sheets: int) -> None:
-        """Documents compile in the background as they are written, `jobs` at a time (a build
-        that failed before its `finish` left its compiler to this one, which waits for it);
-        pdflatex starts ahead for the next few while they are still being rendered."""
+        """Documents compile in the background as they are written (a build that failed before
+        its `finish` left its compiler to this one, which waits for it); pdflatex starts ahead
+        for the next few while they are still being rendered. A sheet's documents compile all
+        at once, as many as start ahead (one more than `jobs`), so that no core waits for the
+        shortest; a build of more sheets than `jobs` keeps `jobs` runs busy instead."""
         self._wait_for_compiler()
-        self._compiler = ThreadPoolExecutor(max_workers=jobs)
         self._together = sheets > jobs
+        self._compiler = ThreadPoolExecutor(max_workers=jobs if self._together else jobs + AHEAD)
         self._start_ahead(jobs, sheets)
 
     def abandon(self) -> None:
@@ -147,7 +154,7 @@ class Latex(Driver):
 
     def _start_ahead(self, jobs: int, sheets: int) -> None:
         if shutil.which("pdflatex") is not None:
-            ahead.expect([name for _ in range(sheets) for name in self.documents()], jobs + 1)
+            ahead.expect([name for _ in range(sheets) for name in self.documents()], jobs + AHEAD)
 
     def documents(self) -> list[str]:
         """The documents (file names) one sheet compiles, in order."""
@@ -167,12 +174,11 @@ class Latex(Driver):
             for name, pdf in output["figures"].items():
                 (folder / "figures").mkdir(exist_ok=True)
                 (folder / "figures" / f"{name}.pdf").write_bytes(pdf)
-        documents = [replace(d, problems=output["problems"]) for d, output in rendered]
+        documents = [d for d, _ in rendered]
         written, pending = {}, []
         for name in DOCUMENTS if self._together else reversed(DOCUMENTS):  # alone: the longest first (ahead of the rest)
-            template, instructor = DOCUMENTS[name]
             tex = folder / f"{name}.tex"
-            written[tex] = render_document(template, documents[0].title, documents, instructor)
+            written[tex] = joined([output["texts"][name] for _, output in rendered])
             tex.write_text(written[tex])
             if not self._together:
                 pending.append(self.compiling(tex, documents))
@@ -269,7 +275,7 @@ def split_pdf(pdf: Path, documents: list[Document]) -> None:
 
 def _starts(pdf: Path) -> list[int]:
     """The first page of each variant compiled into `pdf`, as LaTeX recorded them."""
-    return [int(line.split()[1]) for line in pdf.with_suffix(".pages").read_text().splitlines()]
+    return [int(line) for line in pdf.with_suffix(".pages").read_text().split()]
 
 
 def _pieces(pdf: Path, starts: list[int], documents: list[Document], k: int, of: int,
