@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 from ..authored import segments
@@ -97,21 +98,36 @@ def translate(markup: str, text: Callable[[str, Style], str], math: Callable[[Ma
               figure: Callable[[str], str]) -> list[str]:
     """Each block of `markup` (a paragraph, a display or a figure) in an output format;
     `text` is called for each piece of text with its emphasis."""
+    return [figure(block.name) if isinstance(block, Figure) else
+            "".join(math(piece) if isinstance(piece, Math) else text(*piece) for piece in block).strip()
+            for block in parse(markup)]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure's block: `[[figure NAME]]`."""
+    name: str
+
+
+@lru_cache(maxsize=8192)
+def parse(markup: str) -> tuple[Figure | tuple[tuple[str, Style] | Math, ...], ...]:
+    """Each block of `markup`: a figure, or its pieces in order, text with its emphasis and
+    math. Remembered: every format translates the same texts."""
     out = []
     for block in blocks(markup):
         found = FIGURE.fullmatch(block)
         if found:
-            out.append(figure(found.group(1)))
+            out.append(Figure(found.group(1)))
             continue
         pieces, position, style = [], 0, Style()
         for match in list(MATH.finditer(block)) + [None]:
             parts, style = styled_parts(block[position:match.start() if match else len(block)], style)
-            pieces.extend(text(piece, s) for piece, s in parts)
+            pieces.extend(parts)
             if match:
-                pieces.append(math(_math(match)))
+                pieces.append(_math(match))
                 position = match.end()
-        out.append("".join(pieces).strip())
-    return out
+        out.append(tuple(pieces))
+    return tuple(out)
 
 
 def blocks(markup: str) -> list[str]:

@@ -8,6 +8,7 @@ else. HTML output converts this same LaTeX to MathML.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import sympy
 from sympy.printing.latex import LatexPrinter
@@ -34,6 +35,12 @@ def _kept(n: int, most: int) -> list[int | None]:
     """The indices shown of n rows (or columns): all up to `most`, else the first four, None for
     the dots, and the last two."""
     return list(range(n)) if n <= most else [0, 1, 2, 3, None, n - 2, n - 1]
+
+
+@lru_cache(maxsize=4096)
+def symbol_latex(name: str) -> str:
+    """A name as SymPy prints a symbol of that name (w_1 → w_{1}, alpha → \\alpha)."""
+    return LatexPrinter({}).doprint(sympy.Symbol(name))
 
 
 class MathPrinter(LatexPrinter):
@@ -81,7 +88,7 @@ class MathPrinter(LatexPrinter):
         return base
 
     def _base(self, name: str) -> str:
-        return LatexPrinter({}).doprint(sympy.Symbol(name))
+        return symbol_latex(name)
 
     def _print_Partial(self, node: F.Partial) -> str:
         return rf"\frac{{\partial {self._print(node.of)}}}{{\partial {self._print(node.wrt)}}}"
