@@ -164,6 +164,7 @@ def _watch(args) -> int:
         except Exception as error:  # noqa: BLE001 (a bug in one build must not end the session)
             print(f"error: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
         print("watching for changes (Ctrl-C stops)", flush=True)
+        import torch  # noqa: F401 (while the file is edited: new numbers are then verified in this warm process)
 
     try:
         watch(args.paths, rebuild)

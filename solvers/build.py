@@ -36,7 +36,7 @@ from .randomize import seed_for_student
 from .render.drivers import DEFAULT_FORMATS, DRIVERS, Document
 from .solution import Solution
 from .timing import timed
-from .verify import VerificationError, fields_without_prose, verify
+from .verify import VerificationError, computed_ahead, fields_without_prose, verify
 
 SHEET = "sheet.yaml"
 
@@ -235,11 +235,15 @@ def templates_of(problem_set: ProblemSet) -> list[V.Template]:
     return [V.read(file) for file in problem_set.files]
 
 
-def solve_variant(templates: list[V.Template], variant: Variant) -> SolvedVariant:
-    """Draw, solve and verify every problem of a set for one variant."""
-    problems, solutions, checked = [], [], 0
-    for template in templates:
-        problem, solution = V.instantiate(template, variant.seed)
+def draw_variant(templates: list[V.Template], variant: Variant) -> list[tuple[P.Problem, Solution]]:
+    """Every problem of a set drawn and solved for one variant."""
+    return [V.instantiate(template, variant.seed) for template in templates]
+
+
+def verify_variant(templates: list[V.Template], variant: Variant, drawn: list[tuple[P.Problem, Solution]]) -> SolvedVariant:
+    """A variant's solutions, every value verified against torch."""
+    checked = 0
+    for template, (problem, solution) in zip(templates, drawn):
         with timed("verification"):
             try:
                 checked += verify(problem, solution)
@@ -248,9 +252,12 @@ def solve_variant(templates: list[V.Template], variant: Variant) -> SolvedVarian
                     raise VerificationError(f"{error}\n  (variant {variant.id or 'default'}, seed {variant.seed}: "
                                             f"rebuild it with --seed {variant.seed} --variants 1)") from None
                 raise
-        problems.append(problem)
-        solutions.append(solution)
-    return SolvedVariant(variant, problems, solutions, checked)
+    return SolvedVariant(variant, [p for p, _ in drawn], [s for _, s in drawn], checked)
+
+
+def solve_variant(templates: list[V.Template], variant: Variant) -> SolvedVariant:
+    """Draw, solve and verify every problem of a set for one variant."""
+    return verify_variant(templates, variant, draw_variant(templates, variant))
 
 
 def check(paths: list[str | Path], variants: list[Variant] | None = None) -> list[SolvedSet]:
@@ -276,20 +283,28 @@ class RenderedVariant:
     values_checked: int
 
 
-def _render_variant(job: tuple[ProblemSet, list[V.Template], Variant, list[str]]) -> RenderedVariant:
+def _render_variant(job: tuple, drawn: list[tuple[P.Problem, Solution]] | None = None) -> RenderedVariant:
+    """One variant (ProblemSet, templates, Variant, formats) drawn (unless `drawn`), rendered in
+    every format, and verified: after the
+    rendering, so that torch's values may still be coming (`verify.computed_ahead`); a value
+    that is wrong is reported before anything it broke in rendering."""
     problem_set, templates, variant, formats = job
     from .render import prose  # SymPy's printer: only once there is something to render
 
-    solved = solve_variant(templates, variant)
-    with timed("rendering"):
-        prefix = f"fig-{variant.id or 'sheet'}"
-        document = Document(problem_set.title, variant.id, variant.label, variant.seed,
-                            [prose.prepare(s, prefix, i, fields_without_prose(p))
-                             for i, (p, s) in enumerate(zip(solved.problems, solved.solutions), 1)],
-                            answer_key(solved.problems, solved.solutions),
-                            str(problem_set.source))
-        outputs = {name: DRIVERS[name].render(document) for name in formats}
-        document.problems = [replace(p, figures={}) for p in document.problems]  # drawn; closures do not pickle
+    drawn = draw_variant(templates, variant) if drawn is None else drawn
+    try:
+        with timed("rendering"):
+            prefix = f"fig-{variant.id or 'sheet'}"
+            document = Document(problem_set.title, variant.id, variant.label, variant.seed,
+                                [prose.prepare(s, prefix, i, fields_without_prose(p))
+                                 for i, (p, s) in enumerate(drawn, 1)],
+                                answer_key([p for p, _ in drawn], [s for _, s in drawn]), str(problem_set.source))
+            outputs = {name: DRIVERS[name].render(document) for name in formats}
+            document.problems = [replace(p, figures={}) for p in document.problems]  # drawn; closures do not pickle
+    except Exception:
+        verify_variant(templates, variant, drawn)
+        raise
+    solved = verify_variant(templates, variant, drawn)
     return RenderedVariant(variant, document, outputs, [p.name for p in solved.problems], solved.values_checked)
 
 
@@ -304,8 +319,13 @@ def _render_job(index: int) -> tuple[RenderedVariant, tuple[dict, dict]]:
 def _render_all(jobs: list, jobs_at_once: int) -> Iterator[RenderedVariant]:
     """Every variant solved, verified and rendered, on `jobs_at_once` processes: each as soon
     as it and those before it are done, in order."""
-    if len(jobs) < 4 or jobs_at_once < 2:
+    if jobs_at_once < 2:
         yield from (_render_variant(job) for job in _progress(jobs, len(jobs)))
+        return
+    if len(jobs) < 4:  # here, torch's values computed beside on the other core
+        drawn = [draw_variant(templates, variant) for _, templates, variant, _ in jobs]
+        with computed_ahead([problem for problems in drawn for problem, _ in problems]):
+            yield from (_render_variant(job, problems) for job, problems in zip(jobs, drawn))
         return
     import multiprocessing
     _JOBS[:] = jobs

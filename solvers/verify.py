@@ -10,9 +10,16 @@ version): a rebuild of numbers verified before compares with the stored referenc
 need not import torch; new numbers are always computed by torch. The comparison itself runs
 every time. The prose every problem has (`PROSE`: title, statement, notes) is left out of the
 key, so editing a problem's text needs no torch: a reference computes from the numbers and
-never reads it.
+never reads it. New numbers of a small build are computed by a child process beside the
+build's rendering (`computed_ahead`), handed back through the cache.
 """
 from __future__ import annotations
+
+import os
+import signal
+import sys
+from contextlib import contextmanager
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -24,6 +31,9 @@ SHELF = "references"
 PROSE = {"title", "statement", "notes", "instructor_notes"}  # SpecBase's text fields
 RELATIVE = 1e-9
 ABSOLUTE = 1e-12
+
+
+_ahead: int | None = None  # the child process computing references ahead (`computed_ahead`)
 
 
 class VerificationError(Exception):
@@ -60,9 +70,11 @@ def reference_values(problem: Problem) -> dict[str, np.ndarray]:
     reference = problem.kind.reference
     if not cache.versioned(reference):
         return dict(reference(problem.spec))
-    entry = cache.key(SHELF, problem.kind.name, f"{reference.__module__}.{reference.__qualname__}",
-                      type(problem.spec).__qualname__, fields_without_prose(problem))
+    entry = _entry(problem)
     stored = _decoded(cache.load(SHELF, entry))
+    if stored is None and _ahead is not None:
+        _wait_for_ahead()
+        stored = _decoded(cache.load(SHELF, entry))
     if stored is not None:
         return stored
     values = dict(reference(problem.spec))
@@ -70,6 +82,62 @@ def reference_values(problem: Problem) -> dict[str, np.ndarray]:
     if encoded is not None:
         cache.store(SHELF, entry, encoded)
     return values
+
+
+@contextmanager
+def computed_ahead(problems: Iterable[Problem]) -> Iterator[None]:
+    """torch's values for `problems` computed and stored by a child process while this one
+    renders (within the block), so that a build of new numbers imports torch (about a second)
+    beside its other work rather than before it; `reference_values` waits for the child before
+    computing anything itself, and a block left early stops it. Only where it pays and can work:
+    fork available, the cache on (it is how the values come back), torch not imported here
+    yet, and some values not stored. A child that fails leaves the reference to this process,
+    which reports what is wrong."""
+    global _ahead
+    missing = [] if "torch" in sys.modules or cache.folder() is None or not hasattr(os, "fork") else [
+        p for p in problems if cache.versioned(p.kind.reference) and not _stored(p)]
+    if missing and _ahead is None:
+        try:
+            pid = os.fork()
+        except OSError:  # no process to spare: this one computes them, as without a cache
+            pid = None
+        if pid == 0:
+            code = 1
+            try:
+                for problem in missing:
+                    reference_values(problem)
+                code = 0
+            finally:
+                os._exit(code)  # nothing of the parent's (exit handlers, buffered output) runs twice
+        _ahead = pid
+    try:
+        yield
+    finally:
+        _wait_for_ahead(stop=True)
+
+
+def _wait_for_ahead(stop: bool = False) -> None:
+    """The child of `computed_ahead` ended (with `stop`: ended now, its work not needed)."""
+    global _ahead
+    pid, _ahead = _ahead, None
+    if pid is None:
+        return
+    try:
+        if stop:
+            os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
+
+
+def _entry(problem: Problem) -> str:
+    reference = problem.kind.reference
+    return cache.key(SHELF, problem.kind.name, f"{reference.__module__}.{reference.__qualname__}",
+                     type(problem.spec).__qualname__, fields_without_prose(problem))
+
+
+def _stored(problem: Problem) -> bool:
+    return _decoded(cache.load(SHELF, _entry(problem))) is not None
 
 
 def fields_without_prose(problem: Problem) -> str:

@@ -222,6 +222,28 @@ def test_a_damaged_reference_entry_is_recomputed_by_torch(tmp_path):
     assert _python(check) == "26 True False"
 
 
+BUILD = """
+import sys
+from solvers import build, cache
+if {lost!r}:
+    cache.store = lambda *args: None  # nothing the child computes reaches this process
+report = build.build([{path!r}], {out!r}, formats=["html"])
+print(report.values_checked, "torch" in sys.modules)
+"""
+
+
+def test_new_numbers_are_verified_by_torch_in_a_child_process_while_the_build_renders(tmp_path):
+    problem = tmp_path / "p.yaml"
+    problem.write_text(PROBLEM.read_text().replace("weights: -2", "weights: -3"))
+    run = lambda lost, out: _python(BUILD.format(path=str(problem), out=str(tmp_path / out), lost=lost))
+    assert run(False, "first") == "26 False"  # torch's values came from the child, which stored them
+    assert run(False, "again") == "26 False"  # stored: no torch anywhere
+    from solvers import verify
+    assert len(entries(verify.SHELF)) == 1
+    problem.write_text(PROBLEM.read_text().replace("weights: -2", "weights: -4"))
+    assert run(True, "lost") == "26 True"  # the child's values never arrived: this process computed them
+
+
 DRAW = """
 import sys
 from solvers import build
