@@ -283,11 +283,11 @@ class RenderedVariant:
     values_checked: int
 
 
-def _render_variant(job: tuple, drawn: list[tuple[P.Problem, Solution]] | None = None) -> RenderedVariant:
-    """One variant (ProblemSet, templates, Variant, formats) drawn (unless `drawn`), rendered in
-    every format, and verified: after the
-    rendering, so that torch's values may still be coming (`verify.computed_ahead`); a value
-    that is wrong is reported before anything it broke in rendering."""
+def _render_variant(job: tuple[ProblemSet, list[V.Template], Variant, list[str]],
+                    drawn: list[tuple[P.Problem, Solution]] | None = None) -> RenderedVariant:
+    """One variant drawn (unless `drawn`), rendered in every format, then verified (torch's
+    values may still be coming, `verify.computed_ahead`); a value that is wrong is reported
+    before anything it broke in rendering."""
     problem_set, templates, variant, formats = job
     from .render import prose  # SymPy's printer: only once there is something to render
 

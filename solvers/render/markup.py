@@ -98,26 +98,26 @@ def translate(markup: str, text: Callable[[str, Style], str], math: Callable[[Ma
               figure: Callable[[str], str]) -> list[str]:
     """Each block of `markup` (a paragraph, a display or a figure) in an output format;
     `text` is called for each piece of text with its emphasis."""
-    return [figure(block.name) if isinstance(block, Figure) else
+    return [figure(block.name) if isinstance(block, FigureBlock) else
             "".join(math(piece) if isinstance(piece, Math) else text(*piece) for piece in block).strip()
             for block in parse(markup)]
 
 
 @dataclass(frozen=True)
-class Figure:
+class FigureBlock:
     """A figure's block: `[[figure NAME]]`."""
     name: str
 
 
 @lru_cache(maxsize=8192)
-def parse(markup: str) -> tuple[Figure | tuple[tuple[str, Style] | Math, ...], ...]:
+def parse(markup: str) -> tuple[FigureBlock | tuple[tuple[str, Style] | Math, ...], ...]:
     """Each block of `markup`: a figure, or its pieces in order, text with its emphasis and
     math. Remembered: every format translates the same texts."""
     out = []
     for block in blocks(markup):
         found = FIGURE.fullmatch(block)
         if found:
-            out.append(Figure(found.group(1)))
+            out.append(FigureBlock(found.group(1)))
             continue
         pieces, position, style = [], 0, Style()
         for match in list(MATH.finditer(block)) + [None]:

@@ -38,7 +38,7 @@ def _kept(n: int, most: int) -> list[int | None]:
 
 
 @lru_cache(maxsize=4096)
-def symbol_latex(name: str) -> str:
+def _symbol_latex(name: str) -> str:
     """A name as SymPy prints a symbol of that name (w_1 → w_{1}, alpha → \\alpha)."""
     return LatexPrinter({}).doprint(sympy.Symbol(name))
 
@@ -88,7 +88,7 @@ class MathPrinter(LatexPrinter):
         return base
 
     def _base(self, name: str) -> str:
-        return symbol_latex(name)
+        return _symbol_latex(name)
 
     def _print_Partial(self, node: F.Partial) -> str:
         return rf"\frac{{\partial {self._print(node.of)}}}{{\partial {self._print(node.wrt)}}}"
