@@ -103,6 +103,22 @@ def test_random_small_runs_equal_torch(tmp_path, data):
     assert verify.mismatches(solution.values, KIND.reference(problem.spec)) == []
 
 
+def test_a_run_whose_loss_explodes_is_an_error_not_a_sheet_of_amplified_rounding(tmp_path):
+    # the loss reaches about 4e5 by step 30, where ours and torch's differ in the ninth digit
+    data = {**SMALL, "data": {"generate": "two_moons", "examples": 8, "seed": 0, "noise": 0.0, "validation": 0.0},
+            "network": {"hidden": [{"units": 3, "activation": "tanh"}], "init": {"seed": 0, "scale": 0.5},
+                        "layout": "rows"},
+            "loss": "squared_error",
+            "training": {"learning_rate": 0.5, "batch_size": 1, "drop_last": False, "shuffle_seed": 0, "epochs": 4}}
+    with pytest.raises(ProblemError) as raised:
+        _solved(tmp_path, data)
+    assert raised.value.field == "training.learning_rate"
+    assert "makes the run diverge: at step" in str(raised.value) and "1000 times the first step's loss" in str(raised.value)
+    data["training"] = {**data["training"], "learning_rate": 0.05}
+    problem, solution = _solved(tmp_path, data)
+    assert verify.mismatches(solution.values, KIND.reference(problem.spec)) == []
+
+
 def test_the_same_seeds_give_the_same_run_and_another_shuffle_another(tmp_path):
     first = _solved(tmp_path, SMALL)[1].values
     again = _solved(tmp_path, copy.deepcopy(SMALL))[1].values

@@ -19,6 +19,11 @@ from ..network import KIND as NETWORK
 from .inputs import RunInputs, network_problem, output_activation, run_inputs
 from .spec import Spec
 
+GROWTH = 1e3
+"""A loss this many times the first step's (or 1, if that is less) marks a run that diverges:
+its later numbers are rounding errors multiplied step by step, which no two float64
+computations (ours, torch's, a student's) reproduce to the digits shown."""
+
 
 @dataclass(frozen=True)
 class Epoch:
@@ -70,9 +75,10 @@ def train(spec: Spec) -> dict[str, np.ndarray]:
         values[f"L@{k}"] = step["L"]
         parameters = {key: step[f"{key}+1"] for key in parameters}
         values.update({f"{key}@{k}": value for key, value in parameters.items()})
-        if not np.isfinite(step["L"]).all() or not all(np.isfinite(v).all() for v in parameters.values()):
-            raise FieldError("training.learning_rate", f"makes the run diverge: at step {k} the loss or a parameter "
-                             "is no longer a finite number in float64; expected a smaller learning rate")
+        diverged = _diverged(values[f"L@{k}"], values["L@1"], parameters)
+        if diverged:
+            raise FieldError("training.learning_rate", f"makes the run diverge: at step {k} {diverged}; expected a "
+                             "smaller learning rate")
         if k in ends:
             epoch = ends[k]
             values[f"Lepoch@{e}"] = np.array([[np.mean([values[f"L@{j}"][0, 0] for j in epoch.steps])]])
@@ -89,6 +95,15 @@ def train(spec: Spec) -> dict[str, np.ndarray]:
     np.add.at(confusion, (y, predicted), 1)
     values["confusion"] = confusion
     return values
+
+
+def _diverged(loss: np.ndarray, first: np.ndarray, parameters: dict[str, np.ndarray]) -> str:
+    """Why the run has diverged by this step's `loss` (the first step's: `first`), or ''."""
+    if not np.isfinite(loss).all() or not all(np.isfinite(v).all() for v in parameters.values()):
+        return "the loss or a parameter is no longer a finite number in float64"
+    limit = GROWTH * max(float(first.max()), 1.0)
+    return (f"the loss is {float(loss.max()):.4g}, above {limit:.4g} ({GROWTH:g} times the first step's loss, or "
+            f"{GROWTH:g} if that is below 1)") if loss.max() > limit else ""
 
 
 def scores(spec: Spec, parameters: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
