@@ -111,6 +111,24 @@ def last_lines(pdf: Path) -> list[str]:
             for page in pages]
 
 
+def test_every_answer_table_fits_its_pages(bank):
+    """A tabular cannot break across pages: a list of tall answers (a training run's matrices)
+    is cut into tables that each fit, so every scalar answer is printed after its problem's
+    Answers heading, none lost below a page's foot."""
+    from solvers.numbers import format_number
+    out, names, _ = bank
+    for set_name in names:
+        key = json.loads((out / set_name / "answers.json").read_text())["problems"]
+        tables = pdf_text(out / set_name / "solutions.pdf").split("Answers\n")[1:]
+        assert len(tables) == len(key), set_name
+        for problem, text in zip(key, tables):
+            shown = [format_number(a["value"], problem["digits"]).replace("-", "\u2212") for a in problem["answers"]
+                     if isinstance(a["value"], float) and a["value"] != int(a["value"])
+                     and "times" not in format_number(a["value"], problem["digits"])]
+            missing = [value for value in shown if value not in text]
+            assert not missing, (set_name, problem["problem"], missing)
+
+
 def test_no_page_ends_on_a_lead_in_sentence(bank):
     """A sentence announcing a display ("Pre-activation of layer 1:") stays on the display's page."""
     out, names, _ = bank

@@ -110,11 +110,34 @@ LEAD_IN = "\n\\nopagebreak\n\n"  # after a paragraph ending in a colon: what it 
 DISPLAYS = (r"\[", r"\begin{align*}")
 
 
+PAGE_LINES = 18  # the most lines of text one table may take: a third of an A4 page, so little is left blank
+
+
+def page_tables(rows: list, key: int | str, lines: float = PAGE_LINES) -> list[list]:
+    """`rows` cut into consecutive tables, none taller than `lines` lines, since a tabular
+    cannot break across pages. A row is as tall as the matrix in its field `key` (an index
+    or an attribute), whose rows its row breaks count, and at least a displayed fraction."""
+    tables, table, used = [], [], 0.0
+    for row in rows:
+        value = row[key] if isinstance(key, int) else getattr(row, key)
+        height = max(2, str(value).count("\\\\") + 1) + ROW_SPACE
+        if table and used + height > lines:
+            tables.append(table)
+            table, used = [], 0.0
+        table.append(row)
+        used += height
+    return tables + [table] if table else tables
+
+
+ROW_SPACE = 0.6  # lines: the templates' 8 pt between table rows
+
+
 def _environment() -> jinja2.Environment:
     env = templates(
         "latex", block_start_string="<%", block_end_string="%>", variable_start_string="<<", variable_end_string=">>",
         comment_start_string="<#", comment_end_string="#>", autoescape=False)
     env.filters["tex"] = latex_escape
+    env.filters["page_tables"] = page_tables
     env.filters["prose"] = jinja2.pass_context(lambda context, text: to_latex(text, context.get("figures")))
     return env
 
