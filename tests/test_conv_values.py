@@ -203,3 +203,10 @@ def test_bad_inputs_name_the_field(tmp_path, changes, field, fragment):
         load(path)
     assert error.value.field == field
     assert fragment in error.value.message, error.value.message
+
+
+def test_the_question_speaks_of_a_padded_image_only_when_there_is_padding():
+    padded = " ".join(prepare(solved("q1-entries-e-and-v.yaml")[1]).questions)
+    plain = " ".join(prepare(solved("q2-two-channels.yaml")[1]).questions)
+    assert "window of the padded image under the filter" in padded
+    assert "window of the image under the filter" in plain and "padded" not in plain

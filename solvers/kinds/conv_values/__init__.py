@@ -286,7 +286,8 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
     questions = []
     if asked:
         questions.append(Item("conv_entries", {"letters": [by_key[f"y_{L}"].symbol for L in asked],
-                                               "all": spec.ask.entries == "all", "names": names}))
+                                               "all": spec.ask.entries == "all", "names": names,
+                                               "padded": pair(spec.padding) != (0, 0)}))
     if spec.ask.output:
         questions.append(Item("conv_output", {"size": (rows, cols)}))
     conventions = [Item("conv_operation", {"operation": spec.operation, "bias": spec.bias is not None,
