@@ -244,3 +244,14 @@ def test_a_large_matrix_is_shown_by_its_corners_and_its_shape():
     assert rows[-1].split(" & ")[-2:] == ["238", "239"] and big.endswith(r"\; (20 \times 12)")
     small = MathPrinter({"digits": 3}).doprint(F.grid(np.arange(16 * 8).reshape(16, 8)))
     assert r"\cdots" not in small and r"\times" not in small and small.count(r" \\ ") == 15
+
+
+def test_the_headings_of_an_adam_run_name_adam_and_a_batch_of_two_lists_both_columns():
+    from solvers.render.prose import prepare
+    from solvers.variants import load
+    problem = load(ROOT / "problems" / "batch-gradient-descent" / "q3-adam.yaml")
+    rendered = prepare(problem.kind.solve(problem.spec, problem.name))
+    headings = [heading for heading, _ in rendered.sections]
+    assert any("Forward pass (Adam step 2)" in h for h in headings) and not any("SGD" in h for h in headings)
+    conventions = " ".join(rendered.conventions)
+    assert r"X = [\mathbf{x}_1 \; \mathbf{x}_2]" in conventions and "cdots" not in conventions

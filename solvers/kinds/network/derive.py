@@ -64,7 +64,8 @@ class _Builder:
         tabulated = self.s.sgd_steps > FULL_STEPS  # then the steps after the first are shown as a table
         for k in range(max(self.s.sgd_steps, 1)):
             self.step, suffix = k, f"+{k}" if k else ""
-            facts = {"step": k + 1, "steps": self.s.sgd_steps, "tabulated": tabulated and k > 0}
+            facts = {"step": k + 1, "steps": self.s.sgd_steps, "tabulated": tabulated and k > 0,
+                     "optimizer": self.s.optimizer[0]}
             outputs = self.forward(suffix, facts)
             if not k:
                 given = outputs, dict(self.params)  # the forward pass at the given parameters
