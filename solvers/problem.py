@@ -49,11 +49,11 @@ def read_yaml(path: Path) -> Any:
     except UnicodeDecodeError:
         raise ProblemError(path, "", "is not UTF-8 text") from None
     try:
-        return yaml.load(text, Loader=_FAST_LOADER)
+        return _within_limits(path, yaml.load(text, Loader=_FAST_LOADER))
     except (yaml.YAMLError, RecursionError):
         pass  # libyaml's messages say less (no character named): the pure loader says what is wrong
     try:
-        return yaml.safe_load(text)
+        return _within_limits(path, yaml.safe_load(text))
     except RecursionError:
         raise ProblemError(path, "", "is nested too deeply; expected a problem file of plain fields and lists") from None
     except yaml.YAMLError as error:
@@ -61,6 +61,27 @@ def read_yaml(path: Path) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         what = getattr(error, "problem", None) or str(error)
         raise ProblemError(path, "", f"is not valid YAML{where}: {what}") from None
+
+
+MOST_DEPTH = 64  # lists in lists: a problem file needs a handful (a batch of images of channels of rows)
+
+
+def _within_limits(path: Path, data: Any) -> Any:
+    """`data`, unless its aliases expand it beyond what a file of MOST_BYTES could hold written
+    out (an alias bomb), or it nests deeper than MOST_DEPTH (or in itself, through an alias)."""
+    values, stack = 0, [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        values += 1
+        if depth > MOST_DEPTH:
+            raise ProblemError(path, "", f"nests lists or mappings more than {MOST_DEPTH} deep (or an alias within "
+                               "itself); expected a problem file of plain fields and lists")
+        if values > MOST_BYTES:
+            raise ProblemError(path, "", f"holds more than {MOST_BYTES} values once its aliases (*name) are "
+                               "expanded; expected a problem file that repeats less")
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return data
 
 
 def read(path: Path) -> tuple[Kind, dict]:

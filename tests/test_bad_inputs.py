@@ -271,7 +271,13 @@ def test_inconsistent_requests_and_names(tmp_path, changes, field, fragments):
     (mutated({("network", "layers", 0, "weights", 0, 1): float("nan")}), ": network.layers[0].weights"),
     (mutated({("network", "input"): [], ("network", "layers"): [{"activation": "softmax"}],
               ("loss",): DELETE, ("ask",): {"forward": True}}), ": network.input: "),
-], ids=["bias-length", "malformed-yaml", "list", "nan-weight", "empty-input"])
+    ("kind: network\na: &a [x, x, x, x, x, x, x, x, x, x]\n"
+     + "".join(f"{c}: &{c} [{', '.join([f'*{p}'] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh")) + "title: *h\n",
+     ": holds more than 1000000 values once its aliases"),
+    ("kind: network\ntitle: t\nnetwork: &n {input: 1, layers: [*n]}\n", ": nests lists or mappings more than 64"),
+    ("kind: network\ntitle: t\nnetwork: {input: " + "[" * 500 + "1" + "]" * 500 + "}\n", ": nests lists or mappings"),
+], ids=["bias-length", "malformed-yaml", "list", "nan-weight", "empty-input", "alias-bomb", "alias-in-itself",
+        "nested-500-deep"])
 def test_check_command_reports_error_without_traceback(tmp_path, content, fragment):
     bad = write(tmp_path, content)
     result = run_cli("check", bad)
