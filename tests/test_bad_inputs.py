@@ -288,6 +288,18 @@ def test_check_command_reports_error_without_traceback(tmp_path, content, fragme
     assert result.stdout == ""
 
 
+def test_a_problem_file_whose_name_is_not_utf8_is_one_error(tmp_path):
+    import os
+    folder = tmp_path / "set"
+    folder.mkdir()
+    name = os.fsdecode(b"q\xff.yaml")  # the bytes as Python keeps them: a lone surrogate
+    write(folder, base_problem("rows"), name)
+    result = run_cli("build", folder, "--out", tmp_path / "out")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "has a file name that is not printable UTF-8 text" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_check_command_on_missing_file(tmp_path):
     result = run_cli("check", tmp_path / "absent.yaml")
     assert result.returncode == 1, result.stderr
