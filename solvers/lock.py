@@ -55,6 +55,9 @@ class LockedVariant(pydantic.BaseModel):
     answers: str
 
 
+MOST_BYTES = 10_000_000  # a lockfile of a thousand variants is about 200 kB
+
+
 class Lockfile(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", strict=True)
     set: str
@@ -64,6 +67,10 @@ class Lockfile(pydantic.BaseModel):
 
 def read_lockfile(path: Path) -> list[LockedVariant]:
     """The locked variants of a lockfile, or a LockError saying it is not one."""
+    if not path.is_file() or path.stat().st_size > MOST_BYTES:
+        what = "not a regular file" if not path.is_file() else f"{path.stat().st_size} bytes"
+        raise LockError(f"{path}: is {what}; expected a lockfile written by `python -m solvers lock` (a JSON file "
+                        f"of at most {MOST_BYTES} bytes)")
     try:
         return Lockfile.model_validate_json(path.read_bytes()).variants
     except (OSError, pydantic.ValidationError) as error:

@@ -223,3 +223,17 @@ def test_a_full_disk_is_one_error_line_and_the_previous_output_stays(tmp_path):
         assert (out / "relu-networks" / "answers.json").read_text() == before
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+@pytest.mark.parametrize("special", ["fifo", "device"])
+def test_a_lockfile_that_is_a_fifo_or_a_device_is_one_error_line(tmp_path, special):
+    import os
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "q1.yaml").write_text((ROOT / "problems/relu-networks/s1-one-hidden-unit.yaml").read_text())
+    if special == "fifo":
+        os.mkfifo(folder / "variants.lock")
+    else:
+        (folder / "variants.lock").symlink_to("/dev/zero")  # endless bytes: read whole, it fills the memory
+    code, stderr = run("check", folder)
+    assert code == 1 and stderr.startswith(f"error: {folder / 'variants.lock'}: is not a regular file"), stderr
