@@ -58,6 +58,13 @@ def test_bad_conv_problems_name_the_field(load_error, layers, solve_for, field, 
     assert error.field == field and fragment in error.message, str(error)
 
 
+def test_a_problem_that_asks_for_nothing_is_an_error_at_ask(load_error):
+    error = load_error({"kind": "conv_shape", "title": "t", "input": {"channels": 1, "height": 10, "width": 12},
+                        "layers": [{"type": "conv", "filters": 1, "kernel": 6, "stride": 2, "padding": 2}],
+                        "ask": {"shapes": False}})
+    assert error.field == "ask" and "asks for nothing" in error.message, str(error)
+
+
 def test_shapes_can_be_written_height_width_channels():
     problem = spec({"input": {"channels": 3, "height": 32, "width": 28}, "shape_order": "HWC",
                     "layers": [{"type": "conv", "filters": 8, "kernel": 3}]})

@@ -85,6 +85,8 @@ def hyperparameters(layer: Layer) -> dict[str, tuple[int, int]]:
 
 def check(spec: Spec) -> None:
     sizes_in = _check_layers(spec)
+    if not spec.ask.shapes and not spec.solve_for:
+        raise FieldError("ask", "asks for nothing; expected ask: {shapes: true} (the default), or a solve_for entry")
     for i, question in enumerate(spec.solve_for):
         _check_unknown(spec, question, sizes_in, f"solve_for[{i}]")
         if spec.ask.shapes:
