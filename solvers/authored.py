@@ -5,13 +5,15 @@ Titles, statements and notes are text with `$…$` inline math, `$$…$$` displa
 limited to `COMMANDS` and `ENVIRONMENTS` (letters, sub- and superscripts, fractions, sums,
 operators, matrices, cases, …): anything else (`\\input`, `\\def`, `\\catcode`, `^^5c`, a `%`
 that would comment out the rest of the line, unbalanced braces) is an error naming the
-command, never passed on to LaTeX. Characters such as σ or ≤ may stand for their commands.
-`segments` checks a text and cuts it into pieces each output format writes in its own way.
+command, never passed on to LaTeX; so is math whose structure LaTeX or the MathML converter
+cannot read (`x^1^2`, `\\frac{1}`, a `\\left(` without its `\\right`). Characters such as σ
+or ≤ may stand for their commands. `segments` checks a text and cuts it into pieces each output format writes in its own way.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .characters import UNICODE_TEXT
 
@@ -182,7 +184,76 @@ def check_math(math: str) -> str:
         raise AuthoredError("math has a { without its }")
     if environments:
         raise AuthoredError(f"\\begin{{{environments[-1]}}} is never ended; add \\end{{{environments[-1]}}}")
-    return "".join(out)
+    checked = "".join(out)
+    _well_formed(checked)
+    return checked
+
+
+DELIMITERS = frozenset("()[]|./<>") | {r"\{", r"\}", r"\|", *(f"\\{name}" for name in (
+    "langle rangle lfloor rfloor lceil rceil vert Vert lbrace rbrace").split())}
+NOT_SCRIPTS = frozenset("quad qquad colon displaystyle textstyle limits nolimits begin end left right".split()
+                        + SIZES)  # no script of their own: after ^ or _ they leave the script empty
+TOKEN = re.compile(r"\\([A-Za-z]+|.)|\s+|.", re.DOTALL)
+CASES = re.compile(r"\\begin\{cases\}((?:(?!\\begin).)*?)\\end\{cases\}", re.DOTALL)
+SIZED = frozenset(SIZES) - {"left", "right"}
+
+
+@lru_cache(maxsize=4096)
+def _well_formed(math: str) -> None:
+    """An AuthoredError unless both LaTeX and the MathML converter can read `math`'s structure:
+    each command its arguments, each ^ and _ a script, each \\left and \\right (and \\big…) a
+    delimiter, each row of cases at most one &."""
+    tokens = [t for t in TOKEN.finditer(math) if not t.group(0).isspace()]
+    for k, token in enumerate(tokens):
+        text, name = token.group(0), token.group(1)
+        after = tokens[k + 1:]
+        if name in WITH_ARGUMENTS and name not in TEXT_ARGUMENT:
+            _arguments(name, WITH_ARGUMENTS[name], after)
+        elif text in ("^", "_") and (not after or after[0].group(0) in "^_}&" or after[0].group(1) in NOT_SCRIPTS
+                                     or after[0].group(0) == "\\\\"):
+            raise AuthoredError(f"math has a {text} with no {'superscript' if text == '^' else 'subscript'} after it; "
+                                f"write the script in braces, e.g. x{text}{{2}}")
+        elif name in ("left", "right") or name in SIZED:
+            if not after or after[0].group(0) not in DELIMITERS:
+                raise AuthoredError(f"math has \\{name} without a delimiter after it; write e.g. \\{name}( or "
+                                    f"\\{name}[ (\\{name}. for none)")
+    for body in CASES.findall(math):
+        if any(row.count("&") > 1 for row in body.split("\\\\")):
+            raise AuthoredError("math has a row of cases with more than one &; a case is a value & its condition")
+    try:
+        from .render.mathml import convert
+        convert(math)
+    except Exception as error:  # noqa: BLE001 (the converter's errors are its own classes, and a few of Python's)
+        why = CONVERTER_ERRORS.get(type(error).__name__, "its structure is not valid LaTeX math")
+        raise AuthoredError(f"math {math!r} cannot be read: {why}") from None
+
+
+CONVERTER_ERRORS = {
+    "DoubleSuperscriptsError": "a base has two superscripts; write one, e.g. x^{12}, or group them, {x^1}^2",
+    "DoubleSubscriptsError": "a base has two subscripts; write one, e.g. x_{12}",
+    "MissingSuperScriptOrSubscriptError": "a ^ or _ has nothing after it",
+    "NoAvailableTokensError": "a command is missing what it applies to",
+    "ExtraLeftOrMissingRightError": "a \\left has no \\right, or a \\right no \\left",
+    "LimitsMustFollowMathOperatorError": "\\limits follows something that is not an operator such as \\sum",
+}
+
+
+def _arguments(name: str, count: int, after: list) -> None:
+    """`\\name` is followed by `count` arguments: each a {group} or a single letter, digit or command."""
+    k = 0
+    for _ in range(count):
+        if k >= len(after) or after[k].group(0) in "}^_&" or after[k].group(1) in NOT_SCRIPTS:
+            raise AuthoredError(f"math has \\{name} with {'no' if not _ else 'too few'} arguments; it takes {count}, "
+                                f"e.g. \\{name}{'{a}' * count}")
+        if after[k].group(0) == "{":
+            depth = 0
+            while k < len(after):
+                depth += {"{": 1, "}": -1}.get(after[k].group(0), 0)
+                k += 1
+                if depth == 0:
+                    break
+        else:
+            k += 1
 
 
 def _allowed(name: str, after: str) -> None:

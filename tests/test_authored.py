@@ -41,6 +41,23 @@ from solvers.render.drivers.markdown import to_markdown
     ("*a\n\nb*", "paragraph"),
     ("$x\n\ny$", "blank line"),
     ("$x ☃$", "U+2603"),
+    # malformed structure, which LaTeX or the MathML converter cannot read
+    (r"$x^1^2$", "two superscripts"),
+    (r"$x_1_2$", "two subscripts"),
+    (r"$x^$", "no superscript"),
+    (r"$\sum_$", "no subscript"),
+    (r"$x^\quad$", "no superscript"),
+    (r"$x^\begin{matrix}1\end{matrix}$", "no superscript"),
+    (r"$\frac$", r"\frac with no arguments"),
+    (r"$\frac{1}$", r"\frac with too few arguments"),
+    (r"$\binom{1}$", r"\binom with too few"),
+    (r"$\left( x$", r"a \left has no \right"),
+    (r"$x \right)$", r"a \left has no \right"),
+    (r"$\left( x \right$", r"\right without a delimiter"),
+    (r"$\left\left( x \right)$", r"\left without a delimiter"),
+    (r"$\big x$", r"\big without a delimiter"),
+    (r"$x\limits^2$", r"\limits follows"),
+    (r"$\begin{cases} a & b & c \end{cases}$", "more than one &"),
 ])
 def test_what_problem_text_may_not_do_is_an_error_naming_it(text, fragment):
     with pytest.raises(AuthoredError) as error:
@@ -52,6 +69,11 @@ def test_a_bad_statement_is_a_problem_error_naming_the_field(load_error):
     error = load_error({"kind": "activation", "title": "t", "functions": ["relu"],
                         "statement": r"Compute $\input{/etc/passwd}$."})
     assert error.field == "statement" and r"\input" in error.message
+
+
+def test_a_statement_whose_math_is_malformed_is_an_error_at_read_time_naming_the_field(load_error):
+    error = load_error({"kind": "activation", "title": "t", "functions": ["relu"], "statement": r"Let $x^1^2$."})
+    assert error.field == "statement" and "two superscripts" in error.message
 
 
 def test_an_instructor_note_is_checked_like_any_text(load_error):
