@@ -79,8 +79,10 @@ def parse_function(text: str, field: str) -> sympy.Expr:
             return -build(node.operand) if isinstance(node.op, ast.USub) else build(node.operand)
         if isinstance(node, ast.BinOp) and type(node.op) in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow):
             left, right = build(node.left), build(node.right)
+            if isinstance(node.op, ast.Pow):
+                return power(left, right, text, field)
             return {ast.Add: left + right, ast.Sub: left - right, ast.Mult: left * right,
-                    ast.Div: left / right, ast.Pow: left ** right}[type(node.op)]
+                    ast.Div: left / right}[type(node.op)]
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS
                 and len(node.args) == 1 and not node.keywords):
             return FUNCTIONS[node.func.id](build(node.args[0]))
@@ -91,6 +93,22 @@ def parse_function(text: str, field: str) -> sympy.Expr:
     if expr.free_symbols - {X}:
         raise FieldError(field, f"{text!r} uses a name other than x")
     return expr
+
+
+MOST_EXPONENT = 100  # x**100 is a curve still; 9**9**9 is a number of 370 million digits
+
+
+def power(base: sympy.Expr, exponent: sympy.Expr, text: str, field: str) -> sympy.Expr:
+    """base ** exponent, unless the exponent is a number beyond MOST_EXPONENT in size or the power is
+    a number beyond LARGEST (either would take SymPy minutes, or make a number no sheet can print)."""
+    if not exponent.free_symbols and abs(exponent) > MOST_EXPONENT:
+        raise FieldError(field, f"{text!r}: the exponent {exponent} is too large; expected powers up to "
+                         f"{MOST_EXPONENT}")
+    result = base ** exponent
+    if not result.free_symbols and result.is_number and abs(result) > LARGEST:
+        raise FieldError(field, f"{text!r}: the power {base}**{exponent} is larger than {LARGEST:g}; expected "
+                         f"numbers up to {LARGEST:g} in size")
+    return result
 
 
 def vectorized(g: sympy.Expr, modules=LAMBDIFY_MODULES):
