@@ -272,6 +272,7 @@ def test_report_files_and_html_escaping(built, tmp_path):
     ('[{"student": "al", "problem": "q1-logistic-regression", "answer": "loss", "valeu": 1}]',
      "responses[0]: has an unknown field 'valeu'"),
     ('[{"student": "al",', "line 1: is not JSON"),
+    ("[" * 100_000 + "]" * 100_000, "nests lists or objects too deeply"),
 ])
 def test_malformed_responses_give_one_clear_line(built, tmp_path, text, message):
     path = _responses(tmp_path, text, "r.json" if text.startswith("[") else "r.csv")
@@ -287,6 +288,16 @@ def test_a_key_that_is_not_a_key(tmp_path):
     path = _responses(tmp_path, '{"a": 1}', "key.json")
     with pytest.raises(GradingError, match="key.json: is not an answer key"):
         grade(path, path)
+
+
+def test_a_key_nested_too_deeply_and_a_value_nested_too_deeply(built, tmp_path):
+    path = _responses(tmp_path, "[" * 100_000 + "]" * 100_000, "key.json")
+    with pytest.raises(GradingError, match="key.json: nests lists or objects too deeply"):
+        grade(path, path)
+    cell = "[" * 5000 + "]" * 5000
+    responses = _responses(tmp_path, f"student,problem,answer,value\nal,q1-logistic-regression,loss,{cell}\n")
+    (answer,) = [a for a in grade(built, responses).students[0].problems[0].answers if a.name == "loss"]
+    assert answer.status == "unparseable" and "nests lists too deeply" in answer.detail
 
 
 def test_variants_are_graded_against_their_own_key(tmp_path):

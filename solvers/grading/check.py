@@ -63,6 +63,8 @@ def parse(raw: Any) -> np.ndarray | None:
             return np.array([[WORDS[text.lower()]]])
         try:
             raw = json.loads(text)
+        except RecursionError:
+            raise Unreadable(f"{text[:40]!r}… nests lists too deeply; expected a number or a matrix") from None
         except json.JSONDecodeError:
             try:
                 raw = float(text.replace("−", "-"))

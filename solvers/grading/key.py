@@ -63,6 +63,9 @@ def read_key(path: Path) -> Key:
         raise GradingError(path, "", f"cannot be read ({error})") from None
     except json.JSONDecodeError as error:
         raise GradingError(path, f"line {error.lineno}", f"is not JSON ({error.msg})") from None
+    except RecursionError:
+        raise GradingError(path, "", "nests lists or objects too deeply; expected answers.json or answer-key.json "
+                           "from a build") from None
     if not isinstance(data, dict) or not ("problems" in data or "variants" in data):
         raise GradingError(path, "", "is not an answer key; expected answers.json or answer-key.json from a build "
                            "(an object with problems or variants)")

@@ -111,6 +111,8 @@ def _json_rows(path: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise GradingError(path, f"line {error.lineno}", f"is not JSON ({error.msg})") from None
+    except RecursionError:
+        raise GradingError(path, "", "nests lists or objects too deeply; expected a list of responses") from None
     if isinstance(data, dict) and "responses" in data:
         data = data["responses"]
     if not isinstance(data, list):
