@@ -106,12 +106,16 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     args = parser.parse_args(argv)
-    if args.command == "grade":
-        gc.enable()
-        return grading_cli.run(args)
-    if args.command == "watch":
-        return _watch(args)
-    return _run(args)
+    try:
+        if args.command == "grade":
+            gc.enable()
+            return grading_cli.run(args)
+        if args.command == "watch":
+            return _watch(args)
+        return _run(args)
+    except KeyboardInterrupt:  # Ctrl-C: a build removes what it was writing (its staging folder) on the way out
+        print("error: interrupted", file=sys.stderr, flush=True)
+        return 130
 
 
 def _run(args) -> int:

@@ -237,3 +237,23 @@ def test_a_lockfile_that_is_a_fifo_or_a_device_is_one_error_line(tmp_path, speci
         (folder / "variants.lock").symlink_to("/dev/zero")  # endless bytes: read whole, it fills the memory
     code, stderr = run("check", folder)
     assert code == 1 and stderr.startswith(f"error: {folder / 'variants.lock'}: is not a regular file"), stderr
+
+
+def test_ctrl_c_during_a_build_is_one_line_and_leaves_no_output(tmp_path):
+    """SIGINT reaches the whole process group, as Ctrl-C in a terminal does: the workers ignore it,
+    the build removes its staging folder and says so in one line."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    out = tmp_path / "out"
+    build = subprocess.Popen([sys.executable, "-m", "solvers", "build", str(ROOT / "bench" / "variants-sheet"),
+                              "--variants", "300", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(3)  # imports done, variants rendering
+    os.killpg(build.pid, signal.SIGINT)
+    _, stderr = build.communicate(timeout=120)
+    assert build.returncode == 130 and stderr == "error: interrupted\n", stderr
+    assert not out.exists()
