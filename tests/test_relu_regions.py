@@ -68,3 +68,11 @@ def test_random_networks_match_torch(units, classes, data):
 def test_bad_region_problems(load_error, change, field, fragment):
     error = load_error(yaml.safe_load(SEED.read_text()) | change)
     assert error.field == field and fragment in error.message, str(error)
+
+
+def test_a_bracketed_number_times_a_number_has_its_dot():
+    """(−1) 0 + 2 reads as −10 + 2; the sum case's exponent is written (−1) · 0 + 2."""
+    from solvers.render.prose import prepare
+    problem = load(SEED)
+    text = " ".join(step for _, steps in prepare(problem.kind.solve(problem.spec, problem.name)).sections for step in steps)
+    assert r"e^{\left(-1\right) \cdot 0 + 2}" in text and r"\right) 0" not in text

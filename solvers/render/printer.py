@@ -118,8 +118,8 @@ class MathPrinter(LatexPrinter):
         return "-" + self._wrap_sum(node.arg, negative=True)
 
     def _print_Mul(self, node):
-        if not isinstance(node, F.Mul):
-            return super()._print_Mul(node)
+        if not isinstance(node, F.Mul):  # SymPy puts a dot between two numbers, but not after a bracketed one
+            return BRACKET_THEN_NUMBER.sub(r"\\right) \\cdot ", super()._print_Mul(node))
         text = self._wrap_sum(node.factors[0])
         for previous, factor in zip(node.factors, node.factors[1:]):
             # a number after anything, or a bracket after a number, needs a visible dot
@@ -219,6 +219,9 @@ class MathPrinter(LatexPrinter):
         if isinstance(node, (F.Add, F.Sub)) or (negative and text.startswith("-")):
             return rf"\left({text}\right)"
         return text
+
+
+BRACKET_THEN_NUMBER = re.compile(r"\\right\) (?=[0-9])")  # (−1) 0: a product, written (−1) · 0
 
 
 ACCENTED = re.compile(r"^\{?\\(?:hat|bar|tilde|dot|ddot|vec|check|breve)\{")  # SymPy's accented names (mhat)
