@@ -255,3 +255,12 @@ def test_the_headings_of_an_adam_run_name_adam_and_a_batch_of_two_lists_both_col
     assert any("Forward pass (Adam step 2)" in h for h in headings) and not any("SGD" in h for h in headings)
     conventions = " ".join(rendered.conventions)
     assert r"X = [\mathbf{x}_1 \; \mathbf{x}_2]" in conventions and "cdots" not in conventions
+
+
+def test_a_name_with_a_subscript_stacks_its_layer_over_it_and_a_vector_bolds_its_letter_only():
+    from solvers import formula as F
+    from solvers.render.printer import MathPrinter
+    printer = MathPrinter({})
+    assert printer.doprint(F.Var("W0", "W_0", "matrix", "l")) == "W_{0}^{(l)}"  # not {W_{0}}^{(l)}, set off to the right
+    assert printer.doprint(F.Var("b", "b_120", "vector", 1)) == r"\mathbf{b}_{120}^{(1)}"  # not a bold 120
+    assert printer.doprint(F.Var("W0", "W_0", "scalar", 1, (0, 1))) == "{W_{0}}_{1,2}^{(1)}"  # two subscripts: grouped

@@ -74,9 +74,14 @@ class MathPrinter(LatexPrinter):
     # -- named quantities --------------------------------------------------------------
     def _print_Var(self, node: F.Var) -> str:
         base = self._base(node.base)
-        if node.shape == "vector" and not node.index:
-            base = rf"\boldsymbol{{{base}}}" if base.startswith("\\") else rf"\mathbf{{{base}}}"
-        if ("_" in base or "^" in base) and (node.index or node.layer is not None or node.primes):
+        if node.shape == "vector" and not node.index:  # the letter bold, not its subscript (b_{120})
+            letter, subscript = (base.split("_", 1) + [""])[:2]
+            bold = rf"\boldsymbol{{{letter}}}" if letter.startswith("\\") else rf"\mathbf{{{letter}}}"
+            base = bold + ("_" + subscript if subscript else "")
+        # a base with a subscript of its own takes another index or a prime only as a group; a layer
+        # superscript stacks over its subscript (W_{0}^{(l)})
+        if ("_" in base and (node.index or node.primes)) or ("^" in base and (node.index or node.layer is not None
+                                                                               or node.primes)):
             base = "{" + base + "}"
         if node.primes:  # after an accent (m̂) a prime needs an empty group before it: amsmath's accents look ahead
             base = "{" + base + ("{}" if ACCENTED.match(base) else "") + "'" * node.primes + "}"
