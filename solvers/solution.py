@@ -65,6 +65,7 @@ class Answer:
     integer: bool = False
     boolean: bool = False
     rule: T.Rule | None = None  # the problem file's tolerance for this answer; None: the default
+    case: F.Node | None = None  # what tells it from answers of the same label (s = 0), shown beside it
 
     @property
     def exact(self) -> bool:

@@ -76,3 +76,10 @@ def test_a_bracketed_number_times_a_number_has_its_dot():
     problem = load(SEED)
     text = " ".join(step for _, steps in prepare(problem.kind.solve(problem.spec, problem.name)).sections for step in steps)
     assert r"e^{\left(-1\right) \cdot 0 + 2}" in text and r"\right) 0" not in text
+
+
+def test_each_sum_cases_answers_are_labelled_by_their_sum():
+    from solvers.render.prose import prepare
+    problem = load(SEED)
+    labels = {name: label for name, label, _ in prepare(problem.kind.solve(problem.spec, problem.name)).answers}
+    assert labels["sum_case.1.output"] == r"\mathbf{a}^{(2)}\ (s = 0)" and labels["sum_case.3.class"] == r"k\ (s = 3)"

@@ -169,12 +169,15 @@ def _columns(node) -> int:
 
 def _answer_rows(m: MathContext, answers) -> list[tuple[str, str, str]]:
     """(name, label, value) of each answer; a label several answers share gets what tells
-    them apart, in words from their names (∂h/∂w (relu), ∂h/∂w (elu))."""
+    them apart: the answer's own `case` (a^{(2)} (s = 0)), else words from their names
+    (∂h/∂w (relu), ∂h/∂w (elu))."""
     labels = [m.tex(answer.label) for answer in answers]
     rows = []
     for answer, label in zip(answers, labels):
         alike = [a.name for a, other in zip(answers, labels) if other == label]
-        if len(alike) > 1:
+        if len(alike) > 1 and answer.case is not None:
+            label += r"\ (" + m.tex(answer.case) + ")"
+        elif len(alike) > 1:
             label += r"\ \text{(" + _telling_apart(answer.name, alike) + ")}"
         rows.append((answer.name, label, _answer_value(m, answer)))
     return rows

@@ -238,11 +238,11 @@ def present(spec: Spec, derivation: Derivation, values) -> Parts:
         givens.append(Item("regions_inputs", {"X": q["X"].symbol}))
         questions.append(Item("regions_hidden", {}))
         answers.append(Answer("hidden.activations", "A", q["A"].symbol, values["A"]))
-    for i in range(len(spec.sum_cases)):
-        output = values[f"O{i}"]
-        answers += [Answer(f"sum_case.{i + 1}.output", f"O{i}", q[f"O{i}"].symbol, output),
+    for i, total in enumerate(spec.sum_cases):
+        output, case = values[f"O{i}"], F.Relation(F.Var(f"s{i}", "s"), "==", F.Num(float(total)))
+        answers += [Answer(f"sum_case.{i + 1}.output", f"O{i}", q[f"O{i}"].symbol, output, case=case),
                     Answer(f"sum_case.{i + 1}.class", f"O{i}", F.Var("class", "k"),
-                           np.array([[float(predicted_class(output[:, 0]))]]), integer=True)]
+                           np.array([[float(predicted_class(output[:, 0]))]]), integer=True, case=case)]
     if spec.sum_cases:
         questions.append(Item("regions_sums", {"cases": [float(s) for s in spec.sum_cases]}))
     closing = [Item("regions_exact", {"cases": _exact_outputs(spec)})] if spec.sum_cases else []
