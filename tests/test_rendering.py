@@ -237,13 +237,17 @@ def test_a_large_matrix_is_shown_by_its_corners_and_its_shape():
 
     from solvers import formula as F
     from solvers.render.printer import MathPrinter
-    big = MathPrinter({"digits": 3}).doprint(F.grid(np.arange(20 * 12).reshape(20, 12)))
+    big = MathPrinter({"digits": 3}).doprint(F.grid(np.arange(20 * 13).reshape(20, 13)))
     rows = big.removeprefix(r"\begin{bmatrix} ").split(r" \end{bmatrix}")[0].split(r" \\ ")
     assert [r.split(" & ")[:5] for r in rows[:1]] == [["0", "1", "2", "3", r"\cdots"]]
     assert rows[4] == " & ".join([r"\vdots"] * 4 + [r"\ddots"] + [r"\vdots"] * 2)
-    assert rows[-1].split(" & ")[-2:] == ["238", "239"] and big.endswith(r"\; (20 \times 12)")
+    assert rows[-1].split(" & ")[-2:] == ["258", "259"] and big.endswith(r"\; (20 \times 13)")
     small = MathPrinter({"digits": 3}).doprint(F.grid(np.arange(16 * 8).reshape(16, 8)))
     assert r"\cdots" not in small and r"\times" not in small and small.count(r" \\ ") == 15
+    counts = MathPrinter({"digits": 3}).doprint(F.grid(np.arange(10 * 10).reshape(10, 10)))  # a confusion matrix
+    assert r"\cdots" not in counts and counts.count(" & ") == 90
+    decimals = MathPrinter({"digits": 3}).doprint(F.grid(np.arange(10 * 10).reshape(10, 10) / 7))
+    assert r"\cdots" in decimals and decimals.endswith(r"\; (10 \times 10)")
 
 
 def test_the_headings_of_an_adam_run_name_adam_and_a_batch_of_two_lists_both_columns():

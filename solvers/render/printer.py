@@ -29,6 +29,7 @@ FUNCTION_NAMES = {
 
 
 SHOWN_ROWS, SHOWN_COLUMNS = 16, 8  # a matrix beyond either is shown by its corners
+NARROW_COLUMNS, NARROW = 12, 3  # columns of entries of at most 3 characters (counts, small integers) shown in full
 
 
 def _kept(n: int, most: int) -> list[int | None]:
@@ -57,11 +58,15 @@ class MathPrinter(LatexPrinter):
 
     def _print_Grid(self, node: F.Grid) -> str:
         """A matrix; one of more than SHOWN_ROWS rows or SHOWN_COLUMNS columns by its corners
-        (its first four and last two rows and columns, dots between) followed by its shape."""
+        (its first four and last two rows and columns, dots between) followed by its shape; up to
+        NARROW_COLUMNS columns in full when every entry is short (a confusion matrix's counts)."""
         rows, cols = len(node.rows), len(node.rows[0])
         if rows == 1 and cols == 1:
             return self._print(node.rows[0][0])
-        kept_rows, kept_cols = _kept(rows, SHOWN_ROWS), _kept(cols, SHOWN_COLUMNS)
+        kept_rows = _kept(rows, SHOWN_ROWS)
+        narrow = SHOWN_COLUMNS < cols <= NARROW_COLUMNS and all(
+            len(self._print(node.rows[i][j])) <= NARROW for i in kept_rows if i is not None for j in range(cols))
+        kept_cols = _kept(cols, NARROW_COLUMNS if narrow else SHOWN_COLUMNS)
 
         def cell(i, j) -> str:
             if i is None:
