@@ -32,7 +32,26 @@ class Problem:
 
 
 MOST_BYTES = 1_000_000  # a problem file is text a TA wrote
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the same values, 10x faster
+
+
+def _unique_keys(base: type) -> type:
+    """`base` loader refusing a mapping that gives a key twice (YAML forbids it; PyYAML keeps
+    the last, so a second `title:` would silently replace the first). A merge (<<) may."""
+    class UniqueKeys(base):
+        def construct_mapping(self, node, deep=False):
+            seen = set()
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if (key.tag, key.value) in seen:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, f"the key {key.value!r} is given twice; give each field once", key.start_mark)
+                    seen.add((key.tag, key.value))
+            return super().construct_mapping(node, deep)
+    return UniqueKeys
+
+
+_FAST_LOADER = _unique_keys(getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: the same values, 10x faster
+_LOADER = _unique_keys(yaml.SafeLoader)  # slower, and says where a file is malformed
 
 
 def read_yaml(path: Path) -> Any:
@@ -56,7 +75,7 @@ def read_yaml(path: Path) -> Any:
     except (yaml.YAMLError, RecursionError):
         pass  # libyaml's messages say less (no character named): the pure loader says what is wrong
     try:
-        return _within_limits(path, yaml.safe_load(text))
+        return _within_limits(path, yaml.load(text, Loader=_LOADER))
     except RecursionError:
         raise ProblemError(path, "", "is nested too deeply; expected a problem file of plain fields and lists") from None
     except yaml.YAMLError as error:

@@ -276,8 +276,10 @@ def test_inconsistent_requests_and_names(tmp_path, changes, field, fragments):
      ": holds more than 1000000 values once its aliases"),
     ("kind: network\ntitle: t\nnetwork: &n {input: 1, layers: [*n]}\n", ": nests lists or mappings more than 64"),
     ("kind: network\ntitle: t\nnetwork: {input: " + "[" * 500 + "1" + "]" * 500 + "}\n", ": nests lists or mappings"),
+    ("kind: network\ntitle: First\ntitle: Second\n", ": is not valid YAML at line 3, column 1: the key 'title' is "
+     "given twice"),
 ], ids=["bias-length", "malformed-yaml", "list", "nan-weight", "empty-input", "alias-bomb", "alias-in-itself",
-        "nested-500-deep"])
+        "nested-500-deep", "duplicate-key"])
 def test_check_command_reports_error_without_traceback(tmp_path, content, fragment):
     bad = write(tmp_path, content)
     result = run_cli("check", bad)
