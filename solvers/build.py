@@ -99,7 +99,11 @@ def discover(paths: list[str | Path]) -> list[ProblemSet]:
             raise P.ProblemError(path, "", "does not exist")
         if not (path.is_file() or path.is_dir()):
             raise P.ProblemError(path, "", "is neither a regular file nor a folder; expected problem files or folders")
-        sets.extend(_sets_in(path, seen))
+        named_before = path.is_dir() and path.resolve() in seen
+        found = _sets_in(path, seen)
+        if not found and path.is_dir() and not named_before:
+            raise P.ProblemError(path, "", "holds no problem files (*.yaml or *.yml), nor do its folders")
+        sets.extend(found)
     names = [s.name for s in sets]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
@@ -123,6 +127,11 @@ def _sets_in(path: Path, seen: set[Path]) -> list[ProblemSet]:
     if sheet.exists():
         sets.append(_sheet(sheet, P.read_yaml(sheet), name=path.name))
     elif problems:
+        stems = [p.stem for p in problems]
+        twin = next((p for p in problems if stems.count(p.stem) > 1), None)
+        if twin is not None:
+            raise P.ProblemError(twin, "", f"another file of this folder has the name {twin.stem!r} (.yaml and .yml); "
+                                 "a problem's file name is its name in the answer key: rename one")
         title = path.name.replace("-", " ").replace("_", " ").capitalize()
         sets.append(ProblemSet(path.name, _checked_title(title, path), problems, path))
     for child in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -142,6 +151,11 @@ def _sheet(path: Path, data, name: str | None = None) -> ProblemSet:
         file = path.parent / str(entry)
         if not file.is_file():
             raise P.ProblemError(path, f"problems[{i}]", f"{entry!r} is not a file next to the sheet")
+        twin = next((f for f in files if f.stem == file.stem), None)
+        if twin is not None:
+            raise P.ProblemError(path, f"problems[{i}]", f"{entry!r} has the name {file.stem!r} of {twin.name!r}, listed "
+                                 "before it; a problem's file name is its name in the answer key: list each once, "
+                                 "under names of their own")
         files.append(file)
     unknown = set(data) - {"title", "problems"}
     if unknown:

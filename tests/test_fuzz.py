@@ -257,3 +257,22 @@ def test_ctrl_c_during_a_build_is_one_line_and_leaves_no_output(tmp_path):
     _, stderr = build.communicate(timeout=120)
     assert build.returncode == 130 and stderr == "error: interrupted\n", stderr
     assert not out.exists()
+
+
+def test_an_empty_folder_and_two_problems_of_one_name_are_errors(tmp_path):
+    problem = (ROOT / "problems/relu-networks/s1-one-hidden-unit.yaml").read_text()
+    (tmp_path / "empty").mkdir()
+    code, stderr = run("check", tmp_path / "empty")
+    assert code == 1 and "holds no problem files" in stderr, stderr
+    twins = tmp_path / "twins"
+    twins.mkdir()
+    for name in ("q.yaml", "q.yml"):
+        (twins / name).write_text(problem)
+    code, stderr = run("check", twins)
+    assert code == 1 and "has the name 'q' (.yaml and .yml)" in stderr, stderr
+    sheet = tmp_path / "sheet"
+    sheet.mkdir()
+    (sheet / "q1.yaml").write_text(problem)
+    (sheet / "sheet.yaml").write_text("title: S\nproblems: [q1.yaml, q1.yaml]\n")
+    code, stderr = run("check", sheet)
+    assert code == 1 and stderr.startswith(f"error: {sheet / 'sheet.yaml'}: problems[1]: 'q1.yaml' has the name"), stderr
