@@ -190,7 +190,9 @@ def check_math(math: str) -> str:
 
 
 DELIMITERS = frozenset("()[]|./<>") | {r"\{", r"\}", r"\|", *(f"\\{name}" for name in (
-    "langle rangle lfloor rfloor lceil rceil vert Vert lbrace rbrace").split())}
+    "langle rangle lfloor rfloor lceil rceil vert Vert lbrace rbrace backslash").split())}
+BRACED_SCRIPTS = frozenset(WITH_ARGUMENTS) - {"frac", "mathbf", "mathrm", "mathit", "mathcal", "mathbb", "text",
+                                              "textbf", "textit"}  # x^\sqrt{2} stops pdflatex: x^{\sqrt{2}}
 NOT_SCRIPTS = frozenset("quad qquad colon displaystyle textstyle limits nolimits begin end left right".split()
                         + SIZES)  # no script of their own: after ^ or _ they leave the script empty
 TOKEN = re.compile(r"\\([A-Za-z]+|.)|\s+|.", re.DOTALL)
@@ -210,22 +212,25 @@ def _well_formed(math: str) -> None:
         if name in WITH_ARGUMENTS and name not in TEXT_ARGUMENT:
             _arguments(name, WITH_ARGUMENTS[name], after)
         elif text in ("^", "_") and (not after or after[0].group(0) in "^_}&" or after[0].group(1) in NOT_SCRIPTS
-                                     or after[0].group(0) == "\\\\"):
-            raise AuthoredError(f"math has a {text} with no {'superscript' if text == '^' else 'subscript'} after it; "
-                                f"write the script in braces, e.g. x{text}{{2}}")
+                                     or after[0].group(0) == "\\\\" or after[0].group(1) in BRACED_SCRIPTS):
+            raise AuthoredError(f"math has a {text} with no {'superscript' if text == '^' else 'subscript'} of its own "
+                                f"after it; write the script in braces, e.g. x{text}{{2}} or x{text}{{\\sqrt{{2}}}}")
+        elif name in ("limits", "nolimits") and (k == 0 or tokens[k - 1].group(1) not in OPERATORS):
+            raise AuthoredError(f"math has \\{name} after something that is not an operator; write it right after "
+                                "\\sum, \\lim, \\max or the like")
         elif name in ("left", "right") or name in SIZED:
             if not after or after[0].group(0) not in DELIMITERS:
                 raise AuthoredError(f"math has \\{name} without a delimiter after it; write e.g. \\{name}( or "
                                     f"\\{name}[ (\\{name}. for none)")
     for body in CASES.findall(math):
-        if any(row.count("&") > 1 for row in body.split("\\\\")):
+        if any(row.replace("\\&", "").count("&") > 1 for row in body.split("\\\\")):
             raise AuthoredError("math has a row of cases with more than one &; a case is a value & its condition")
     try:
         from .render.mathml import convert
         convert(math)
     except Exception as error:  # noqa: BLE001 (the converter's errors are its own classes, and a few of Python's)
         why = CONVERTER_ERRORS.get(type(error).__name__, "its structure is not valid LaTeX math")
-        raise AuthoredError(f"math {math!r} cannot be read: {why}") from None
+        raise AuthoredError(f"math {math} cannot be read: {why}") from None
 
 
 CONVERTER_ERRORS = {

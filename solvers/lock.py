@@ -41,6 +41,8 @@ def write_locks(sets: list["B.ProblemSet"], variants: list["B.Variant"]) -> list
         templates = B.templates_of(problem_set)
         entries = [fingerprint(B.solve_variant(templates, v)) for v in variants]
         data = {"set": problem_set.name, "problems": [f.name for f in problem_set.files], "variants": entries}
+        if problem_set.lockfile.exists() and not problem_set.lockfile.is_file():  # a FIFO would block the write
+            raise LockError(f"{problem_set.lockfile}: is not a regular file; expected a lockfile (or none) to write")
         problem_set.lockfile.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         written.append((problem_set.lockfile, len(entries)))
     return written

@@ -58,7 +58,7 @@ def read_yaml(path: Path) -> Any:
     """The YAML document in `path`, or a ProblemError saying where it is malformed."""
     if not path.is_file():
         raise ProblemError(path, "", "is not a regular file; expected a YAML problem or sheet file")
-    if not path.name.isprintable() or not _utf8(path.name):
+    if not path.name.isprintable():  # bytes that are not UTF-8 too: Python keeps them as unprintable surrogates
         raise ProblemError(path, "", "has a file name that is not printable UTF-8 text; rename it (a problem's file "
                            "name is its name in the answer key)")
     if path.stat().st_size > MOST_BYTES:
@@ -83,14 +83,6 @@ def read_yaml(path: Path) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         what = getattr(error, "problem", None) or str(error)
         raise ProblemError(path, "", f"is not valid YAML{where}: {what}") from None
-
-
-def _utf8(name: str) -> bool:
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:  # bytes that are not UTF-8, as Python keeps them (surrogates)
-        return False
-    return True
 
 
 MOST_DEPTH = 64  # lists in lists: a problem file needs a handful (a batch of images of channels of rows)

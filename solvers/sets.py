@@ -35,11 +35,9 @@ def discover(paths: list[str | Path]) -> list[ProblemSet]:
             raise P.ProblemError(path, "", "does not exist")
         if not (path.is_file() or path.is_dir()):
             raise P.ProblemError(path, "", "is neither a regular file nor a folder; expected problem files or folders")
-        named_before = path.is_dir() and path.resolve() in seen
-        found = _sets_in(path, seen)
-        if not found and path.is_dir() and not named_before:
+        sets.extend(_sets_in(path, seen))
+        if path.is_dir() and not any(s.source.resolve().is_relative_to(path.resolve()) for s in sets):
             raise P.ProblemError(path, "", "holds no problem files (*.yaml or *.yml), nor do its folders")
-        sets.extend(found)
     names = [s.name for s in sets]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:

@@ -56,7 +56,10 @@ from solvers.render.drivers.markdown import to_markdown
     (r"$\left( x \right$", r"\right without a delimiter"),
     (r"$\left\left( x \right)$", r"\left without a delimiter"),
     (r"$\big x$", r"\big without a delimiter"),
-    (r"$x\limits^2$", r"\limits follows"),
+    (r"$x\limits^2$", r"\limits after something that is not an operator"),
+    (r"$\frac12\limits$", r"\limits after something"),
+    (r"$x^\sqrt{2}$", "no superscript of its own"),
+    (r"$x_\hat{a}$", "no subscript of its own"),
     (r"$\begin{cases} a & b & c \end{cases}$", "more than one &"),
 ])
 def test_what_problem_text_may_not_do_is_an_error_naming_it(text, fragment):
@@ -69,6 +72,12 @@ def test_a_bad_statement_is_a_problem_error_naming_the_field(load_error):
     error = load_error({"kind": "activation", "title": "t", "functions": ["relu"],
                         "statement": r"Compute $\input{/etc/passwd}$."})
     assert error.field == "statement" and r"\input" in error.message
+
+
+@pytest.mark.parametrize("math", [r"\begin{cases} a \& b & x > 0 \end{cases}", r"\left/ x \right\backslash",
+                                  r"x^\frac12", r"x^\mathbf{a}", r"\sum\limits_{i} x_i", r"x^{\sqrt{2}}"])
+def test_well_formed_math_that_looks_odd_is_accepted(math):
+    assert authored.check_math(math) == math
 
 
 def test_a_statement_whose_math_is_malformed_is_an_error_at_read_time_naming_the_field(load_error):

@@ -252,7 +252,10 @@ def test_ctrl_c_during_a_build_is_one_line_and_leaves_no_output(tmp_path):
                               "--variants", "300", "--out", str(out)], cwd=ROOT, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, start_new_session=True,
                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(3)  # imports done, variants rendering
+    deadline = time.monotonic() + 60
+    while not out.exists() and time.monotonic() < deadline:  # the build has begun: its staging folder is made
+        time.sleep(0.05)
+    time.sleep(0.5)  # variants rendering
     os.killpg(build.pid, signal.SIGINT)
     _, stderr = build.communicate(timeout=120)
     assert build.returncode == 130 and stderr == "error: interrupted\n", stderr
@@ -276,3 +279,15 @@ def test_an_empty_folder_and_two_problems_of_one_name_are_errors(tmp_path):
     (sheet / "sheet.yaml").write_text("title: S\nproblems: [q1.yaml, q1.yaml]\n")
     code, stderr = run("check", sheet)
     assert code == 1 and stderr.startswith(f"error: {sheet / 'sheet.yaml'}: problems[1]: 'q1.yaml' has the name"), stderr
+
+
+def test_lock_refuses_to_write_into_a_fifo_and_a_folder_named_twice_is_not_empty(tmp_path):
+    import os
+    folder = tmp_path / "problems" / "set"
+    folder.mkdir(parents=True)
+    (folder / "q1.yaml").write_text((ROOT / "problems/relu-networks/s1-one-hidden-unit.yaml").read_text())
+    code, stderr = run("check", folder, folder.parent)  # the parent's only set was named first: not empty
+    assert code == 0, stderr
+    os.mkfifo(folder / "variants.lock")
+    code, stderr = run("lock", folder)
+    assert code == 1 and "variants.lock: is not a regular file" in stderr, stderr

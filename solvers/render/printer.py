@@ -80,9 +80,8 @@ class MathPrinter(LatexPrinter):
     def _print_Var(self, node: F.Var) -> str:
         base = self._base(node.base)
         if node.shape == "vector" and not node.index:  # the letter bold, not its subscript (b_{120})
-            letter, subscript = (base.split("_", 1) + [""])[:2]
-            bold = rf"\boldsymbol{{{letter}}}" if letter.startswith("\\") else rf"\mathbf{{{letter}}}"
-            base = bold + ("_" + subscript if subscript else "")
+            letter, scripts = re.match(r"([^_^]*)(.*)", base).groups()
+            base = (rf"\boldsymbol{{{letter}}}" if letter.startswith("\\") else rf"\mathbf{{{letter}}}") + scripts
         # a base with a subscript of its own takes another index or a prime only as a group; a layer
         # superscript stacks over its subscript (W_{0}^{(l)})
         if ("_" in base and (node.index or node.primes)) or ("^" in base and (node.index or node.layer is not None

@@ -101,6 +101,8 @@ MOST_EXPONENT = 100  # x**100 is a curve still; 9**9**9 is a number of 370 milli
 def power(base: sympy.Expr, exponent: sympy.Expr, text: str, field: str) -> sympy.Expr:
     """base ** exponent, unless the exponent is a number beyond MOST_EXPONENT in size or the power is
     a number beyond LARGEST (either would take SymPy minutes, or make a number no sheet can print)."""
+    if base.has(sympy.nan) or exponent.has(sympy.nan):
+        raise FieldError(field, f"{text!r}: {base}**{exponent} is undefined; expected a function finite everywhere")
     if not exponent.free_symbols and abs(exponent) > MOST_EXPONENT:
         raise FieldError(field, f"{text!r}: the exponent {exponent} is too large; expected powers up to "
                          f"{MOST_EXPONENT}")
