@@ -64,6 +64,7 @@ def test_random_networks_match_torch(units, classes, data):
      "depends on more than the sum"),
     ({"boundary_points": {"unit": 5}}, "boundary_points.unit", "no hidden unit 5"),
     ({"hidden": {"weights": [[1, 0, -1, 0]], "bias": [-1, -1, -1, -1]}}, "hidden.weights", "expected 2 rows"),
+    ({"sum_cases": [1e308]}, "sum_cases[0]", "too large"),  # e^(1e308) in exact form: an overflow in mpmath
 ])
 def test_bad_region_problems(load_error, change, field, fragment):
     error = load_error(yaml.safe_load(SEED.read_text()) | change)

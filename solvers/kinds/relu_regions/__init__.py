@@ -53,7 +53,7 @@ class Spec(SpecBase):
     output: Layer             # units × classes, one column per output unit
     inputs: Annotated[list[Annotated[list[Number], Field(min_length=2, max_length=2)]], Field(max_length=10)] = []
     boundary_points: BoundaryPoints | None = None
-    sum_cases: list[Annotated[float, Field(ge=0)]] = []
+    sum_cases: list[Annotated[Number, Field(ge=0)]] = []  # at most 10⁶ in size, as every number
     plot: bool = True
 
 

@@ -133,7 +133,7 @@ class Moodle(Driver):
                 by_category.setdefault(category, []).append(question)
         for category, questions in by_category.items():
             quiz.append(_category(category))
-            quiz.extend(ET.fromstring(q) for q in questions)
+            quiz.extend([ET.fromstring(q) for q in questions])  # a list: a generator here turns Ctrl-C into a TypeError
         ET.indent(quiz)
         folder.mkdir(parents=True, exist_ok=True)
         ET.ElementTree(quiz).write(folder / "quiz.xml", encoding="UTF-8", xml_declaration=True)
