@@ -7,7 +7,8 @@ operators, matrices, cases, …): anything else (`\\input`, `\\def`, `\\catcode`
 that would comment out the rest of the line, unbalanced braces) is an error naming the
 command, never passed on to LaTeX; so is math whose structure LaTeX or the MathML converter
 cannot read (`x^1^2`, `\\frac{1}`, a `\\left(` without its `\\right`). Characters such as σ
-or ≤ may stand for their commands. `segments` checks a text and cuts it into pieces each output format writes in its own way.
+or ≤ may stand for their commands. `segments` checks a text and cuts it into pieces each output
+format writes in its own way.
 """
 from __future__ import annotations
 
@@ -198,6 +199,7 @@ NOT_SCRIPTS = frozenset("quad qquad colon displaystyle textstyle limits nolimits
 TOKEN = re.compile(r"\\([A-Za-z]+|.)|\s+|.", re.DOTALL)
 CASES = re.compile(r"\\begin\{cases\}((?:(?!\\begin).)*?)\\end\{cases\}", re.DOTALL)
 SIZED = frozenset(SIZES) - {"left", "right"}
+END_OF_MATH = TOKEN.fullmatch(" ")  # the token after the last: a blank, no command, delimiter or script
 
 
 @lru_cache(maxsize=4096)
@@ -205,21 +207,20 @@ def _well_formed(math: str) -> None:
     """An AuthoredError unless both LaTeX and the MathML converter can read `math`'s structure:
     each command its arguments, each ^ and _ a script, each \\left and \\right (and \\big…) a
     delimiter, each row of cases at most one &."""
-    tokens = [t for t in TOKEN.finditer(math) if not t.group(0).isspace()]
-    for k, token in enumerate(tokens):
-        text, name = token.group(0), token.group(1)
-        after = tokens[k + 1:]
+    tokens = [t for t in TOKEN.finditer(math) if not t.group(0).isspace()] + [END_OF_MATH]
+    for k, token in enumerate(tokens[:-1]):
+        text, name, following = token.group(0), token.group(1), tokens[k + 1]
         if name in WITH_ARGUMENTS and name not in TEXT_ARGUMENT:
-            _arguments(name, WITH_ARGUMENTS[name], after)
-        elif text in ("^", "_") and (not after or after[0].group(0) in "^_}&" or after[0].group(1) in NOT_SCRIPTS
-                                     or after[0].group(0) == "\\\\" or after[0].group(1) in BRACED_SCRIPTS):
+            _arguments(name, WITH_ARGUMENTS[name], tokens, k + 1)
+        elif text in ("^", "_") and (following is END_OF_MATH or following.group(0) in ("^", "_", "}", "&", "\\\\")
+                                     or following.group(1) in NOT_SCRIPTS | BRACED_SCRIPTS):
             raise AuthoredError(f"math has a {text} with no {'superscript' if text == '^' else 'subscript'} of its own "
                                 f"after it; write the script in braces, e.g. x{text}{{2}} or x{text}{{\\sqrt{{2}}}}")
         elif name in ("limits", "nolimits") and (k == 0 or tokens[k - 1].group(1) not in OPERATORS):
             raise AuthoredError(f"math has \\{name} after something that is not an operator; write it right after "
                                 "\\sum, \\lim, \\max or the like")
         elif name in ("left", "right") or name in SIZED:
-            if not after or after[0].group(0) not in DELIMITERS:
+            if following is END_OF_MATH or following.group(0) not in DELIMITERS:
                 raise AuthoredError(f"math has \\{name} without a delimiter after it; write e.g. \\{name}( or "
                                     f"\\{name}[ (\\{name}. for none)")
     for body in CASES.findall(math):
@@ -243,22 +244,19 @@ CONVERTER_ERRORS = {
 }
 
 
-def _arguments(name: str, count: int, after: list) -> None:
-    """`\\name` is followed by `count` arguments: each a {group} or a single letter, digit or command."""
-    k = 0
-    for _ in range(count):
-        if k >= len(after) or after[k].group(0) in "}^_&" or after[k].group(1) in NOT_SCRIPTS:
-            raise AuthoredError(f"math has \\{name} with {'no' if not _ else 'too few'} arguments; it takes {count}, "
-                                f"e.g. \\{name}{'{a}' * count}")
-        if after[k].group(0) == "{":
-            depth = 0
-            while k < len(after):
-                depth += {"{": 1, "}": -1}.get(after[k].group(0), 0)
-                k += 1
-                if depth == 0:
-                    break
-        else:
+def _arguments(name: str, count: int, tokens: list, k: int) -> None:
+    """`\\name` is followed, from `tokens[k]` on, by `count` arguments: each a {group} or a single
+    letter, digit or command (`tokens` ends with END_OF_MATH)."""
+    for given in range(count):
+        if tokens[k] is END_OF_MATH or tokens[k].group(0) in "}^_&" or tokens[k].group(1) in NOT_SCRIPTS:
+            raise AuthoredError(f"math has \\{name} with {'no' if not given else 'too few'} arguments; it takes "
+                                f"{count}, e.g. \\{name}{'{a}' * count}")
+        depth = 0
+        while True:  # one token, or a group to its closing brace (braces are balanced: check_math saw to that)
+            depth += {"{": 1, "}": -1}.get(tokens[k].group(0), 0)
             k += 1
+            if depth == 0:
+                break
 
 
 def _allowed(name: str, after: str) -> None:

@@ -8,7 +8,7 @@ else. HTML output converts this same LaTeX to MathML.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import sympy
 from sympy.printing.latex import LatexPrinter
@@ -64,14 +64,15 @@ class MathPrinter(LatexPrinter):
         if rows == 1 and cols == 1:
             return self._print(node.rows[0][0])
         kept_rows = _kept(rows, SHOWN_ROWS)
+        shown = cache(lambda i, j: self._print(node.rows[i][j]))  # each entry printed once, measured or not
         narrow = SHOWN_COLUMNS < cols <= NARROW_COLUMNS and all(
-            len(self._print(node.rows[i][j])) <= NARROW for i in kept_rows if i is not None for j in range(cols))
+            len(shown(i, j)) <= NARROW for i in kept_rows if i is not None for j in range(cols))
         kept_cols = _kept(cols, NARROW_COLUMNS if narrow else SHOWN_COLUMNS)
 
         def cell(i, j) -> str:
             if i is None:
                 return r"\ddots" if j is None else r"\vdots"
-            return r"\cdots" if j is None else self._print(node.rows[i][j])
+            return r"\cdots" if j is None else shown(i, j)
         body = r" \\ ".join(" & ".join(cell(i, j) for j in kept_cols) for i in kept_rows)
         shape = "" if (rows, cols) == (len(kept_rows), len(kept_cols)) else rf" \; ({rows} \times {cols})"
         return r"\begin{bmatrix} " + body + r" \end{bmatrix}" + shape

@@ -111,6 +111,7 @@ DISPLAYS = (r"\[", r"\begin{align*}")
 
 
 PAGE_LINES = 18  # the most lines of text one table may take: a third of an A4 page, so little is left blank
+ROW_SPACE = 0.6  # lines: the templates' 8 pt between table rows
 
 
 def page_tables(rows: list, key: int | str, lines: float = PAGE_LINES) -> list[list]:
@@ -127,9 +128,6 @@ def page_tables(rows: list, key: int | str, lines: float = PAGE_LINES) -> list[l
         table.append(row)
         used += height
     return tables + [table] if table else tables
-
-
-ROW_SPACE = 0.6  # lines: the templates' 8 pt between table rows
 
 
 def _environment() -> jinja2.Environment:
